@@ -1,0 +1,1 @@
+export { buildBenchProgram } from './program.js';
