@@ -1,2 +1,24 @@
 export { initBackend, backendInfo } from './backend.js';
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js';
+
+export { SafetensorsFile, SafetensorsError, readSafetensors, writeSafetensors, toFloat32, toInt32 } from './io/safetensors.js';
+export type { DType, HostTensor, HostData, TensorEntry } from './io/safetensors.js';
+export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './io/atomic.js';
+
+export { readConfig, parseConfig, supportedArchitectures, ConfigError } from './model/config.js';
+export type { EncoderConfig, LayerShape, ModelType, HeadType, Activation } from './model/config.js';
+export { EncoderModel, linear, layerNorm, activation } from './model/model.js';
+export type { WeightView, EncoderInputs, ForwardOptions, ForwardOutput } from './model/model.js';
+export { loadModel, saveModel, weightFiles, toHost, ModelFolderError, COMPANION_FILES } from './model/load.js';
+export type { LoadOptions, SaveOptions } from './model/load.js';
+export { layerNames, embeddingNames, poolerNames, headNames, parseLinearName, MATRIX_KINDS } from './model/names.js';
+export type { MatrixKind, LayerNames } from './model/names.js';
+export { pool, l2Normalize, readPoolingConfig } from './model/pooling.js';
+export type { PoolingMode, PoolingConfig } from './model/pooling.js';
+export { modelFingerprint } from './model/fingerprint.js';
+
+export { prunableParameters, parsePolicy, ATTENTION_AND_MLP, MLP_ONLY, DEFAULT_POLICY } from './prune/policy.js';
+export type { PrunablePolicy, PrunableParam } from './prune/policy.js';
+export { MaskSet } from './prune/maskset.js';
+export type { MaskStats, MatrixMaskStats, MaskManifest } from './prune/maskset.js';
+export { maskedView, overrideView } from './prune/views.js';

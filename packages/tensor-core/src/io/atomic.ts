@@ -1,0 +1,55 @@
+// Atomic writes: write beside the target, fsync, then rename over it, so an interrupted run never
+// leaves a half-written model or results file. The same pattern for whole folders.
+import fs from 'node:fs';
+import path from 'node:path';
+
+function tempName(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/** Writes a file through `write(fd)` (or a string/bytes) atomically. */
+export function writeFileAtomic(target: string, content: string | Uint8Array | ((fd: number) => void)): void {
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  const tmp = tempName(target);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    if (typeof content === 'function') content(fd);
+    else fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, target);
+}
+
+/** Writes JSON (2-space indented, trailing newline) atomically. */
+export function writeJsonAtomic(target: string, value: unknown): void {
+  writeFileAtomic(target, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Builds a folder atomically: `build(tmpDir)` fills a temporary sibling folder, which then replaces
+ * `target` (an existing target is moved aside first and removed only after the swap succeeded).
+ */
+export async function writeDirAtomic(target: string, build: (dir: string) => Promise<void> | void): Promise<void> {
+  const parent = path.dirname(path.resolve(target));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = tempName(target);
+  fs.mkdirSync(tmp);
+  try {
+    await build(tmp);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  let old: string | null = null;
+  if (fs.existsSync(target)) {
+    old = `${tmp}.old`;
+    fs.renameSync(target, old);
+  }
+  fs.renameSync(tmp, target);
+  if (old) fs.rmSync(old, { recursive: true, force: true });
+}

@@ -1,0 +1,201 @@
+// config.json of a Hugging Face encoder, validated, plus the per-layer sizes of a compacted model.
+//
+// Config extension (written by prunekit's compaction, read here): a compacted model can have
+// per-layer sizes that a standard config cannot express. They live under the key "prunekit_layers":
+//   "prunekit_layers": [{ "num_heads": 3, "head_dim": 64, "intermediate_size": 1800 }, ...]
+// one entry per layer. HF's own "pruned_heads" ({"<layer>": [head, ...]}) is honoured as well: a layer
+// then has num_attention_heads - len(pruned) heads of the standard head size, which is exactly how
+// PyTorch transformers loads such a folder.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type ModelType = 'bert' | 'roberta' | 'xlm-roberta';
+export type HeadType = 'base' | 'mlm' | 'cls';
+export type Activation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu' | 'silu' | 'tanh';
+
+export interface LayerShape {
+  /** attention heads in this layer */
+  numHeads: number;
+  /** size of each head (query/key/value) */
+  headDim: number;
+  /** FFN width */
+  intermediateSize: number;
+}
+
+export interface EncoderConfig {
+  modelType: ModelType;
+  /** the architecture class named in config.json (e.g. BertForMaskedLM) */
+  architecture: string;
+  head: HeadType;
+  vocabSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  numAttentionHeads: number;
+  intermediateSize: number;
+  hiddenAct: Activation;
+  maxPositionEmbeddings: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  padTokenId: number;
+  hiddenDropoutProb: number;
+  attentionDropoutProb: number;
+  tieWordEmbeddings: boolean;
+  numLabels: number;
+  /** HF pruned_heads: layer -> removed head indices (original numbering) */
+  prunedHeads: Map<number, number[]>;
+  /** effective per-layer sizes (from the standard fields, pruned_heads and prunekit_layers) */
+  layers: LayerShape[];
+  /** the parsed config.json, kept so a save writes back every field we do not model */
+  raw: Record<string, unknown>;
+}
+
+export class ConfigError extends Error {
+  constructor(file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ARCHITECTURES: Record<string, { modelType: ModelType; head: HeadType }> = {
+  BertModel: { modelType: 'bert', head: 'base' },
+  BertForMaskedLM: { modelType: 'bert', head: 'mlm' },
+  BertForPreTraining: { modelType: 'bert', head: 'mlm' },
+  BertForSequenceClassification: { modelType: 'bert', head: 'cls' },
+  RobertaModel: { modelType: 'roberta', head: 'base' },
+  RobertaForMaskedLM: { modelType: 'roberta', head: 'mlm' },
+  RobertaForSequenceClassification: { modelType: 'roberta', head: 'cls' },
+  XLMRobertaModel: { modelType: 'xlm-roberta', head: 'base' },
+  XLMRobertaForMaskedLM: { modelType: 'xlm-roberta', head: 'mlm' },
+  XLMRobertaForSequenceClassification: { modelType: 'xlm-roberta', head: 'cls' },
+};
+const MODEL_TYPES: ModelType[] = ['bert', 'roberta', 'xlm-roberta'];
+const ACTIVATIONS: Activation[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu', 'silu', 'tanh'];
+
+export function supportedArchitectures(): string[] {
+  return Object.keys(ARCHITECTURES);
+}
+
+/** Reads and validates <dir>/config.json. */
+export function readConfig(dir: string): EncoderConfig {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) throw new ConfigError(file, 'missing: a Hugging Face model folder needs config.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, 'must be a JSON object');
+  return parseConfig(raw as Record<string, unknown>, file);
+}
+
+export function parseConfig(raw: Record<string, unknown>, file = 'config.json'): EncoderConfig {
+  const int = (key: string, fallback?: number): number => {
+    const v = raw[key];
+    if (v === undefined || v === null) {
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(file, `required field "${key}" is missing (expected a positive integer)`);
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ConfigError(file, `field "${key}" is ${JSON.stringify(v)}; expected a non-negative integer`);
+    return v;
+  };
+  const num = (key: string, fallback: number): number => {
+    const v = raw[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(file, `field "${key}" is ${JSON.stringify(v)}; expected a number`);
+    return v;
+  };
+
+  const modelType = raw.model_type;
+  if (typeof modelType !== 'string') throw new ConfigError(file, `required field "model_type" is missing (expected one of ${MODEL_TYPES.join(', ')})`);
+  if (!MODEL_TYPES.includes(modelType as ModelType)) {
+    throw new ConfigError(file, `field "model_type" is "${modelType}"; supported: ${MODEL_TYPES.join(', ')}`);
+  }
+  const archs = raw.architectures;
+  let architecture: string;
+  if (archs === undefined || archs === null) {
+    architecture = { bert: 'BertModel', roberta: 'RobertaModel', 'xlm-roberta': 'XLMRobertaModel' }[modelType as ModelType];
+  } else if (!Array.isArray(archs) || archs.length === 0 || typeof archs[0] !== 'string') {
+    throw new ConfigError(file, `field "architectures" must be a non-empty array of class names (got ${JSON.stringify(archs)})`);
+  } else {
+    architecture = archs[0];
+  }
+  const arch = ARCHITECTURES[architecture];
+  if (!arch) throw new ConfigError(file, `field "architectures" names "${architecture}", which is not supported; supported: ${supportedArchitectures().join(', ')}`);
+  if (arch.modelType !== modelType) throw new ConfigError(file, `field "architectures" names ${architecture} but "model_type" is "${modelType}"`);
+
+  const hiddenAct = (raw.hidden_act ?? 'gelu') as string;
+  if (!ACTIVATIONS.includes(hiddenAct as Activation)) throw new ConfigError(file, `field "hidden_act" is "${hiddenAct}"; supported: ${ACTIVATIONS.join(', ')}`);
+  const posType = raw.position_embedding_type ?? 'absolute';
+  if (posType !== 'absolute') throw new ConfigError(file, `field "position_embedding_type" is ${JSON.stringify(posType)}; only "absolute" is supported`);
+
+  const hiddenSize = int('hidden_size');
+  const numHeads = int('num_attention_heads');
+  const numLayers = int('num_hidden_layers');
+  const intermediateSize = int('intermediate_size');
+  if (numHeads === 0 || hiddenSize % numHeads !== 0) {
+    throw new ConfigError(file, `"hidden_size" ${hiddenSize} is not divisible by "num_attention_heads" ${numHeads}`);
+  }
+  const headDim = hiddenSize / numHeads;
+
+  const prunedHeads = new Map<number, number[]>();
+  const ph = raw.pruned_heads;
+  if (ph !== undefined && ph !== null) {
+    if (typeof ph !== 'object' || Array.isArray(ph)) throw new ConfigError(file, 'field "pruned_heads" must be an object {"<layer>": [heads]}');
+    for (const [k, v] of Object.entries(ph as Record<string, unknown>)) {
+      const layer = Number(k);
+      if (!Number.isInteger(layer) || layer < 0 || layer >= numLayers) throw new ConfigError(file, `field "pruned_heads" names layer "${k}"; expected 0..${numLayers - 1}`);
+      if (!Array.isArray(v) || !v.every((h) => Number.isInteger(h) && (h as number) >= 0 && (h as number) < numHeads)) {
+        throw new ConfigError(file, `field "pruned_heads"."${k}" must list head indices in 0..${numHeads - 1}`);
+      }
+      const heads = [...new Set(v as number[])].sort((a, b) => a - b);
+      if (heads.length >= numHeads) throw new ConfigError(file, `field "pruned_heads"."${k}" removes every head of layer ${k}`);
+      prunedHeads.set(layer, heads);
+    }
+  }
+
+  let layers: LayerShape[] = Array.from({ length: numLayers }, (_, l) => ({
+    numHeads: numHeads - (prunedHeads.get(l)?.length ?? 0),
+    headDim,
+    intermediateSize,
+  }));
+  const ext = raw.prunekit_layers;
+  if (ext !== undefined && ext !== null) {
+    if (!Array.isArray(ext) || ext.length !== numLayers) throw new ConfigError(file, `field "prunekit_layers" must be an array with one entry per layer (${numLayers})`);
+    layers = ext.map((e: unknown, l) => {
+      const o = e as Record<string, unknown>;
+      const get = (k: string): number => {
+        const v = o[k];
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(file, `field "prunekit_layers"[${l}].${k} is ${JSON.stringify(v)}; expected a positive integer`);
+        return v;
+      };
+      return { numHeads: get('num_heads'), headDim: get('head_dim'), intermediateSize: get('intermediate_size') };
+    });
+  }
+
+  const id2label = raw.id2label;
+  const numLabels = typeof raw.num_labels === 'number' ? raw.num_labels : id2label && typeof id2label === 'object' ? Object.keys(id2label).length : 2;
+
+  return {
+    modelType: modelType,
+    architecture,
+    head: arch.head,
+    vocabSize: int('vocab_size'),
+    hiddenSize,
+    numLayers,
+    numAttentionHeads: numHeads,
+    intermediateSize,
+    hiddenAct: hiddenAct as Activation,
+    maxPositionEmbeddings: int('max_position_embeddings', 512),
+    typeVocabSize: int('type_vocab_size', 2),
+    layerNormEps: num('layer_norm_eps', 1e-12),
+    padTokenId: int('pad_token_id', modelType === 'bert' ? 0 : 1),
+    hiddenDropoutProb: num('hidden_dropout_prob', 0.1),
+    attentionDropoutProb: num('attention_probs_dropout_prob', 0.1),
+    tieWordEmbeddings: raw.tie_word_embeddings !== false,
+    numLabels,
+    prunedHeads,
+    layers,
+    raw,
+  };
+}

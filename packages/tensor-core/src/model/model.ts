@@ -1,0 +1,220 @@
+// One forward for BERT, RoBERTa and XLM-RoBERTa encoders (post-LN), over a *weight view*: every
+// parameter the forward uses is fetched as view(hfName). Dense inference, masked (W ⊙ M), score-masked
+// (STE), gated (diag(z_r) W diag(z_c)) and LoRA forwards are views over this one implementation, and
+// tf.variableGrads differentiates through whatever the view reads (weights, scores, gates).
+import * as tf from '@tensorflow/tfjs-core';
+import type { Activation, EncoderConfig } from './config.js';
+import { embeddingNames, headNames, layerNames, poolerNames } from './names.js';
+
+/** Returns the tensor the forward should use for a parameter, by HF name. */
+export type WeightView = (name: string) => tf.Tensor;
+
+export interface EncoderInputs {
+  /** [batch, seq] int32 */
+  inputIds: tf.Tensor2D;
+  /** [batch, seq] int32, 1 for real tokens, 0 for padding */
+  attentionMask: tf.Tensor2D;
+  /** [batch, seq] int32; zeros when omitted */
+  tokenTypeIds?: tf.Tensor2D;
+}
+
+export interface ForwardOptions {
+  /** parameter source (default: the model's own weights) */
+  view?: WeightView;
+  /** dropout on (training); default off, like model.eval() */
+  training?: boolean;
+  /** seed for dropout masks (deterministic training) */
+  dropoutSeed?: number;
+  /** also return every layer's hidden states */
+  outputHiddenStates?: boolean;
+  /** inputs of each prunable linear, for activation statistics (Wanda); keyed by the linear's weight name */
+  onLinearInput?: (weightName: string, input: tf.Tensor2D) => void;
+}
+
+export interface ForwardOutput {
+  /** [batch, seq, hidden] */
+  lastHiddenState: tf.Tensor3D;
+  /** [batch, hidden] (models with a pooler, and BERT classifiers) */
+  poolerOutput?: tf.Tensor2D;
+  /** MLM: [batch, seq, vocab]; classification: [batch, labels] */
+  logits?: tf.Tensor;
+  /** embeddings output then each layer's output, when asked */
+  hiddenStates?: tf.Tensor3D[];
+}
+
+/** An encoder whose parameters are tfjs tensors keyed by their Hugging Face names. */
+export class EncoderModel {
+  constructor(
+    readonly config: EncoderConfig,
+    /** all parameters, by HF name (as stored in the checkpoint) */
+    readonly params: Map<string, tf.Tensor>,
+    /** '' for a base-model checkpoint, 'bert.' or 'roberta.' under a head */
+    readonly prefix: string,
+  ) {}
+
+  /** The model's own weights as a view. */
+  readonly denseView: WeightView = (name) => {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`model has no parameter "${name}"`);
+    return t;
+  };
+
+  has(name: string): boolean {
+    return this.params.has(name);
+  }
+
+  /** Runs the encoder (and its head). Call inside tf.tidy, or dispose the outputs. */
+  forward(inputs: EncoderInputs, options: ForwardOptions = {}): ForwardOutput {
+    const view = options.view ?? this.denseView;
+    const cfg = this.config;
+    const [batch, seq] = inputs.inputIds.shape;
+    let dropoutCalls = 0;
+    const dropout = (x: tf.Tensor, rate: number): tf.Tensor => {
+      if (!options.training || rate <= 0) return x;
+      dropoutCalls += 1;
+      return tf.dropout(x, rate, undefined, options.dropoutSeed === undefined ? undefined : options.dropoutSeed * 1000 + dropoutCalls);
+    };
+
+    // embeddings
+    const emb = embeddingNames(this.prefix);
+    const positionIds = this.positionIds(inputs.inputIds);
+    const typeIds = inputs.tokenTypeIds ?? tf.zerosLike(inputs.inputIds);
+    let h = tf.add(tf.add(tf.gather(view(emb.word), inputs.inputIds), tf.gather(view(emb.position), positionIds)), tf.gather(view(emb.tokenType), typeIds)) as tf.Tensor3D;
+    h = layerNorm(h, view(emb.lnWeight), view(emb.lnBias), cfg.layerNormEps) as tf.Tensor3D;
+    h = dropout(h, cfg.hiddenDropoutProb) as tf.Tensor3D;
+    const hiddenStates: tf.Tensor3D[] = options.outputHiddenStates ? [h] : [];
+
+    // additive attention mask [batch, 1, 1, seq]: 0 for tokens, a large negative number for padding
+    const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, 'float32')), -1e9), [batch, 1, 1, seq]);
+
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const names = layerNames(this.prefix, l);
+      const shape = cfg.layers[l]!;
+      const lin = (kind: keyof typeof names.linear, x: tf.Tensor): tf.Tensor => {
+        const { weight, bias } = names.linear[kind];
+        if (options.onLinearInput) options.onLinearInput(weight, tf.reshape(x, [-1, x.shape[x.shape.length - 1]!]));
+        return linear(x, view(weight), view(bias));
+      };
+      const heads = shape.numHeads;
+      const q = splitHeads(lin('query', h), batch, seq, heads);
+      const k = splitHeads(lin('key', h), batch, seq, heads);
+      const v = splitHeads(lin('value', h), batch, seq, heads);
+      const headDim = q.shape[3];
+      let scores = tf.matMul(q, k, false, true);
+      scores = tf.add(tf.mul(scores, 1 / Math.sqrt(headDim)), maskAdd);
+      let probs = tf.softmax(scores, -1);
+      probs = dropout(probs, cfg.attentionDropoutProb);
+      const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch, seq, -1]);
+      const attnOut = dropout(lin('attn_output', ctx), cfg.hiddenDropoutProb);
+      const a = layerNorm(tf.add(attnOut, h), view(names.attnLayerNorm.weight), view(names.attnLayerNorm.bias), cfg.layerNormEps);
+      const inter = activation(lin('ffn_up', a), cfg.hiddenAct);
+      const out = dropout(lin('ffn_down', inter), cfg.hiddenDropoutProb);
+      h = layerNorm(tf.add(out, a), view(names.outLayerNorm.weight), view(names.outLayerNorm.bias), cfg.layerNormEps) as tf.Tensor3D;
+      if (options.outputHiddenStates) hiddenStates.push(h);
+    }
+
+    const result: ForwardOutput = { lastHiddenState: h };
+    if (options.outputHiddenStates) result.hiddenStates = hiddenStates;
+    const pooler = poolerNames(this.prefix);
+    const first = (): tf.Tensor2D => tf.squeeze(tf.slice(h, [0, 0, 0], [batch, 1, -1]), [1]);
+    if (this.params.has(pooler.weight)) {
+      result.poolerOutput = tf.tanh(linear(first(), view(pooler.weight), view(pooler.bias))) as tf.Tensor2D;
+    }
+    if (cfg.head === 'mlm') {
+      result.logits = this.mlmHead(h, view);
+    } else if (cfg.head === 'cls') {
+      const n = headNames(cfg.modelType, 'cls');
+      if (cfg.modelType === 'bert') {
+        if (!result.poolerOutput) throw new Error('BertForSequenceClassification needs the pooler weights (bert.pooler.dense.*)');
+        result.logits = linear(dropout(result.poolerOutput, cfg.hiddenDropoutProb), view(`${n.out}.weight`), view(`${n.out}.bias`));
+      } else {
+        let x = dropout(first(), cfg.hiddenDropoutProb);
+        x = tf.tanh(linear(x, view(`${n.dense}.weight`), view(`${n.dense}.bias`)));
+        result.logits = linear(dropout(x, cfg.hiddenDropoutProb), view(`${n.out}.weight`), view(`${n.out}.bias`));
+      }
+    }
+    return result;
+  }
+
+  /** MLM logits; `positions` restricts them to chosen (batch, position) rows, e.g. [MASK] tokens. */
+  mlmHead(h: tf.Tensor3D, view: WeightView = this.denseView): tf.Tensor {
+    const cfg = this.config;
+    const n = headNames(cfg.modelType, 'mlm');
+    // RoBERTa's LM head always uses gelu; BERT's uses the config's activation
+    const act: Activation = cfg.modelType === 'bert' ? cfg.hiddenAct : 'gelu';
+    let x = activation(linear(h, view(`${n.dense}.weight`), view(`${n.dense}.bias`)), act);
+    x = layerNorm(x, view(`${n.ln}.weight`), view(`${n.ln}.bias`), cfg.layerNormEps);
+    const decoder = this.decoderWeightName();
+    const biasName = this.params.has(n.bias!) ? n.bias! : n.decoderBias!;
+    return linear(x, view(decoder), view(biasName));
+  }
+
+  /** The decoder matrix of the MLM head (tied to the word embeddings unless the config unties them). */
+  decoderWeightName(): string {
+    const n = headNames(this.config.modelType, 'mlm');
+    if (!this.config.tieWordEmbeddings && this.params.has(n.decoder!)) return n.decoder!;
+    return embeddingNames(this.prefix).word;
+  }
+
+  private positionIds(inputIds: tf.Tensor2D): tf.Tensor2D {
+    const [batch, seq] = inputIds.shape;
+    if (this.config.modelType === 'bert') {
+      return tf.tile(tf.reshape(tf.range(0, seq, 1, 'int32'), [1, seq]), [batch, 1]);
+    }
+    // RoBERTa / XLM-R: positions count real tokens from padding_idx + 1; padding keeps padding_idx
+    const pad = this.config.padTokenId;
+    const notPad = tf.cast(tf.notEqual(inputIds, pad), 'int32');
+    return tf.add(tf.mul(tf.cumsum(notPad, 1), notPad), pad) as tf.Tensor2D;
+  }
+
+  /** Number of parameters (all tensors). */
+  numParameters(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.size;
+    return n;
+  }
+
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+    this.params.clear();
+  }
+}
+
+/** y = x Wᵀ + b for x [..., in], W [out, in] (HF Linear layout). */
+export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
+  const inDim = x.shape[x.shape.length - 1]!;
+  const lead = x.shape.slice(0, -1);
+  let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, inDim]), weight, false, true);
+  if (bias) y = tf.add(y, bias);
+  return tf.reshape(y, [...lead, weight.shape[0]]);
+}
+
+export function layerNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, eps: number): tf.Tensor {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), gamma), beta);
+}
+
+export function activation(x: tf.Tensor, act: Activation): tf.Tensor {
+  switch (act) {
+    case 'gelu':
+      // exact (erf) GELU, as torch.nn.functional.gelu
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': {
+      const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
+      return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+    }
+    case 'relu':
+      return tf.relu(x);
+    case 'silu':
+      return tf.mul(x, tf.sigmoid(x));
+    case 'tanh':
+      return tf.tanh(x);
+  }
+}
+
+function splitHeads(x: tf.Tensor, batch: number, seq: number, heads: number): tf.Tensor4D {
+  const width = x.shape[x.shape.length - 1]!;
+  if (width % heads !== 0) throw new Error(`projection width ${width} is not divisible by ${heads} heads`);
+  return tf.transpose(tf.reshape(x, [batch, seq, heads, width / heads]), [0, 2, 1, 3]);
+}
