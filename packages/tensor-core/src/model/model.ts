@@ -164,7 +164,7 @@ export class EncoderModel {
     // RoBERTa / XLM-R: positions count real tokens from padding_idx + 1; padding keeps padding_idx
     const pad = this.config.padTokenId;
     const notPad = tf.cast(tf.notEqual(inputIds, pad), 'int32');
-    return tf.add(tf.mul(tf.cumsum(notPad, 1), notPad), pad) as tf.Tensor2D;
+    return tf.cast(tf.add(tf.mul(tf.cumsum(notPad, 1), notPad), pad), 'int32') as tf.Tensor2D;
   }
 
   /** Number of parameters (all tensors). */

@@ -1,0 +1,46 @@
+// Test helpers: reading PyTorch reference files (tools/fixtures) and comparing tensors.
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { readSafetensors, toFloat32, toInt32, type HostTensor } from '../io/safetensors.js';
+import { workspaceRoot } from '../../../../tools/test-support/shared.js';
+
+export const fixturesDir = path.join(workspaceRoot, 'tools', 'fixtures', 'data');
+
+export interface Reference {
+  tensors: Map<string, HostTensor>;
+  metadata: Record<string, string>;
+  float(name: string): Float32Array;
+  int2d(name: string): tf.Tensor2D;
+  shape(name: string): number[];
+}
+
+export function readReference(file: string): Reference {
+  const { tensors, metadata } = readSafetensors(file);
+  const get = (name: string): HostTensor => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${file}: no reference tensor "${name}"`);
+    return t;
+  };
+  return {
+    tensors,
+    metadata,
+    float: (name) => toFloat32(get(name)),
+    int2d: (name) => tf.tensor2d(toInt32(get(name)), get(name).shape as [number, number], 'int32'),
+    shape: (name) => get(name).shape,
+  };
+}
+
+/** max |a - b| */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** max |a - b| / max |b|: relative error for a whole tensor (robust to entries near zero) */
+export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
+  return maxAbsDiff(a, b) / (scale || 1);
+}
