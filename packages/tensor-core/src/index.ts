@@ -22,3 +22,7 @@ export type { PrunablePolicy, PrunableParam } from './prune/policy.js';
 export { MaskSet } from './prune/maskset.js';
 export type { MaskStats, MatrixMaskStats, MaskManifest } from './prune/maskset.js';
 export { maskedView, overrideView } from './prune/views.js';
+
+export * from './tokenizer/index.js';
+export { SentenceEncoder } from './model/encoder.js';
+export type { SentenceEncodeOptions, SentenceEncoderOptions } from './model/encoder.js';
