@@ -25,7 +25,7 @@ describe.skipIf(!mini)('SentenceEncoder on mini-encoder', () => {
       const got = await enc.encode(sentences, { batchSize });
       expect(got).toHaveLength(sentences.length);
       const flat = new Float32Array(sentences.length * width);
-      got.forEach((e, i) => flat.set(e, i * width));
+      got.forEach((e, i) => { flat.set(e, i * width); });
       expect(maxAbsDiff(flat, expected), `batchSize ${batchSize}`).toBeLessThanOrEqual(1e-4);
     }
     enc.dispose();

@@ -15,7 +15,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-load-'));
 beforeAll(async () => {
   await initBackend();
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
 function copyFixture(name: string): string {
   const dst = path.join(tmp, `${name}-${Math.random().toString(36).slice(2)}`);

@@ -21,7 +21,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-rt-'));
 beforeAll(async () => {
   await initBackend();
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
 /** Masks that zero every third weight of each prunable matrix (deterministic). */
 function everyThird(model: EncoderModel): MaskSet {
