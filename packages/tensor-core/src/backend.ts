@@ -29,6 +29,8 @@ export interface InitBackendOptions {
 }
 
 function loadNative(): string {
+  // TensorFlow's C++ logging (CPU feature notices) is noise for users; they can still set it.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // Loading tfjs-node registers the 'tensorflow' backend as a side effect.
   require('@tensorflow/tfjs-node');
   const backend = tf.findBackend('tensorflow') as unknown as { binding?: { TF_Version?: string } } | null;
