@@ -135,8 +135,13 @@ export class Tokenizer {
    * special_tokens_map.json, else vocab.txt (BERT) or vocab.json + merges.txt (RoBERTa).
    */
   static fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<Tokenizer> {
-    // async for the caller's sake (a later version may read files asynchronously); the work is synchronous
-    return Promise.resolve(new Tokenizer(dir, opts));
+    // async for the caller's sake (a later version may read files asynchronously); the work is
+    // synchronous, and its errors are delivered as a rejection
+    try {
+      return Promise.resolve(new Tokenizer(dir, opts));
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   tokenToId(token: string): number | undefined {
@@ -175,7 +180,7 @@ export class Tokenizer {
     const strategy: TruncationStrategy = t === true ? 'longest_first' : t;
     const maxLength = opts.maxLength ?? this.modelMaxLength;
     if (!Number.isInteger(maxLength) || maxLength <= 0) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
-    if (!(strategy in STRATEGY)) throw new Error(`unknown truncation strategy ${String(strategy)}; expected ${Object.keys(STRATEGY).join(', ')}`);
+    if (!(strategy in STRATEGY)) throw new Error(`unknown truncation strategy ${strategy as string}; expected ${Object.keys(STRATEGY).join(', ')}`);
     const key = `${strategy}:${maxLength}`;
     let tok = this.instances.get(key);
     if (!tok) {
