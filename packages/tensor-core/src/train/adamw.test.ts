@@ -55,6 +55,41 @@ describe('AdamW', () => {
     tf.dispose([a, c]);
   });
 
+  it('state() / loadState() resume exactly where an uninterrupted run would be', () => {
+    const rng = new Rng('adamw-state');
+    const init = rng.normalArray(6);
+    const grads = Array.from({ length: 6 }, (_, i) => rng.fork(`g${i}`).normalArray(6));
+    const run = (resumeAt: number | null): Float32Array => {
+      let w = tf.variable(tf.tensor2d(init, [2, 3]), true);
+      const sched = linearWarmupSchedule(2, 6);
+      let opt = new AdamW({ w }, { lr: 0.1, schedule: sched });
+      for (let i = 0; i < 6; i++) {
+        if (i === resumeAt) {
+          const st = opt.state();
+          expect(Object.keys(st.tensors).sort()).toEqual(['w.exp_avg', 'w.exp_avg_sq']);
+          const saved = tf.clone(w);
+          opt.dispose();
+          w.dispose();
+          w = tf.variable(saved, true);
+          opt = new AdamW({ w }, { lr: 0.1, schedule: sched });
+          opt.loadState(st);
+          disposeTensors(st.tensors);
+          saved.dispose();
+        }
+        const g = { w: tf.tensor2d(grads[i]!, [2, 3]) };
+        opt.step(g);
+        disposeTensors(g);
+      }
+      const out = Float32Array.from(w.dataSync());
+      opt.dispose();
+      w.dispose();
+      return out;
+    };
+    const straight = run(null);
+    expect(run(3)).toEqual(straight);
+    expect(run(0)).toEqual(straight);
+  });
+
   it('rejects unknown names, wrong shapes, non-float variables and bad hyperparameters', () => {
     const a = tf.variable(tf.zeros([2]), true, 'adamw-test-e');
     const opt = new AdamW({ a });

@@ -30,6 +30,16 @@ export interface AdamWOptions {
   schedule?: Schedule;
 }
 
+/** A checkpoint of AdamW's state (see AdamW.state). */
+export interface AdamWState {
+  /** optimizer steps taken (the schedule's position) */
+  step: number;
+  /** steps each variable has received */
+  variableSteps: Record<string, number>;
+  /** `<name>.exp_avg`, `<name>.exp_avg_sq` */
+  tensors: tf.NamedTensorMap;
+}
+
 interface Slot {
   name: string;
   param: tf.Variable;
@@ -150,6 +160,43 @@ export class AdamW {
       }
     });
     this.steps += 1;
+  }
+
+  /**
+   * The optimizer state for checkpoints: copies of the moments keyed `<name>.exp_avg` and
+   * `<name>.exp_avg_sq` (torch's names; tensors the caller disposes, e.g. after writing them as
+   * safetensors), the per-variable step counts and the optimizer step count.
+   */
+  state(): AdamWState {
+    const tensors: tf.NamedTensorMap = {};
+    const variableSteps: Record<string, number> = {};
+    for (const s of this.slots.values()) {
+      tensors[`${s.name}.exp_avg`] = tf.clone(s.m);
+      tensors[`${s.name}.exp_avg_sq`] = tf.clone(s.v);
+      variableSteps[s.name] = s.step;
+    }
+    return { step: this.steps, variableSteps, tensors };
+  }
+
+  /** Restores a state() into the preallocated buffers (in place; the caller keeps `state`). */
+  loadState(state: AdamWState): void {
+    for (const s of this.slots.values()) {
+      const m = state.tensors[`${s.name}.exp_avg`];
+      const v = state.tensors[`${s.name}.exp_avg_sq`];
+      const step = state.variableSteps[s.name];
+      if (!m || !v || step === undefined) throw new Error(`AdamW.loadState: no state for variable "${s.name}"`);
+      if (!arraysEqual(m.shape, s.param.shape) || !arraysEqual(v.shape, s.param.shape)) {
+        throw new Error(`AdamW.loadState: state for "${s.name}" does not have shape [${s.param.shape.join(', ')}]`);
+      }
+    }
+    tf.tidy(() => {
+      for (const s of this.slots.values()) {
+        s.m.assign(tf.cast(state.tensors[`${s.name}.exp_avg`]!, 'float32'));
+        s.v.assign(tf.cast(state.tensors[`${s.name}.exp_avg_sq`]!, 'float32'));
+        s.step = state.variableSteps[s.name]!;
+      }
+    });
+    this.steps = state.step;
   }
 
   /** Frees the moment buffers (not the parameters). */

@@ -13,7 +13,7 @@ export type { Schedule, CubicSparsityOptions } from './schedules.js';
 export { variableEntries, variableGrads, disposeTensors, globalNorm, clipByGlobalNorm } from './variables.js';
 export type { VariableMap, ValueAndGrads, ClipResult } from './variables.js';
 export { AdamW, isNoDecayParam } from './adamw.js';
-export type { AdamWOptions } from './adamw.js';
+export type { AdamWOptions, AdamWState } from './adamw.js';
 export { GradientAccumulator, accumulateInto } from './accumulate.js';
 export type { GradientAccumulatorOptions } from './accumulate.js';
 export { stopGradient, l2Normalize, cosineSimilarity, crossEntropyLoss, mlmLoss, infoNCELoss, kdLoss } from './losses.js';

@@ -66,7 +66,8 @@ export function crossEntropyLoss(logits: tf.Tensor, labels: Labels, options: Cro
 /**
  * Masked-language-model loss: cross-entropy over the positions whose label is not −100 (HF's
  * convention), logits [B, T, V], labels [B, T]. Only the labelled rows enter the softmax. With no
- * labelled position the loss is NaN, as in HF/torch.
+ * labelled position the loss is NaN, as in HF/torch. Labels given as a tensor are read synchronously
+ * (the masked rows are selected on the CPU side).
  */
 export function mlmLoss(logits: tf.Tensor, labels: Labels, ignoreIndex = -100): tf.Scalar {
   const v = logits.shape[logits.rank - 1]!;
