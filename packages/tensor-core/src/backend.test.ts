@@ -38,6 +38,11 @@ describe('initBackend', () => {
     expect(info.fallbackReason).toContain('PRUNEKIT_BACKEND=cpu');
     expect(tf.getBackend()).toBe('cpu');
     expect(backendInfo()).toBe(info);
+    // gradients work on the fallback too: d/dx sum(x^2) = 2x
+    const x = tf.variable(tf.tensor1d([1, -2, 3]));
+    const { grads } = tf.variableGrads(() => tf.sum(tf.square(x)), [x]);
+    expect(Array.from(await grads[x.name]!.data())).toEqual([2, -4, 6]);
+    tf.dispose([x, ...Object.values(grads)]);
   });
 
   it('rejects an unknown PRUNEKIT_BACKEND value with a clear error', async () => {

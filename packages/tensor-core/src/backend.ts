@@ -39,7 +39,9 @@ function loadNative(): string {
 }
 
 function loadCpu(): void {
-  require('@tensorflow/tfjs-backend-cpu');
+  // The union package registers the cpu backend and, unlike tfjs-core's CommonJS build, every
+  // gradient function (tfjs-node loads it too); without it tf.variableGrads fails on this path.
+  require('@tensorflow/tfjs');
 }
 
 function describe(err: unknown): string {

@@ -13,7 +13,7 @@ export { loadModel, saveModel, weightFiles, toHost, ModelFolderError, COMPANION_
 export type { LoadOptions, SaveOptions } from './model/load.js';
 export { layerNames, embeddingNames, poolerNames, headNames, parseLinearName, MATRIX_KINDS } from './model/names.js';
 export type { MatrixKind, LayerNames } from './model/names.js';
-export { pool, l2Normalize, readPoolingConfig } from './model/pooling.js';
+export { pool, readPoolingConfig } from './model/pooling.js';
 export type { PoolingMode, PoolingConfig } from './model/pooling.js';
 export { modelFingerprint } from './model/fingerprint.js';
 
@@ -26,3 +26,15 @@ export { maskedView, overrideView } from './prune/views.js';
 export * from './tokenizer/index.js';
 export { SentenceEncoder } from './model/encoder.js';
 export type { SentenceEncodeOptions, SentenceEncoderOptions } from './model/encoder.js';
+
+export * from './train/index.js';
+
+export { headQkDims, headVDims, RESIDUAL_READERS } from './model/config.js';
+export type { ResidualReader } from './model/config.js';
+export { COUPLING, headLayout, headGroup, layerGroups, groupOf } from './structure/coupling.js';
+export type { CouplingSpec, CouplingGroup, GroupKind, GroupSlice, HeadLayout } from './structure/coupling.js';
+export { planFromMasks, planFromGates, planFromLists, PlanError } from './structure/plan.js';
+export type { CompactionPlan, LayerPlan, PlanReport, LayerReport, GateMap, MaskPlanOptions, ExplicitRemoval } from './structure/plan.js';
+export { compact, validatePlan, layerLinearParameters } from './structure/compact.js';
+export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './structure/export.js';
+export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';

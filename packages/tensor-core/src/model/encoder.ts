@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer } from '../tokenizer/index.js';
 import { loadModel } from './load.js';
 import type { EncoderModel, WeightView } from './model.js';
-import { l2Normalize, pool, readPoolingConfig, type PoolingConfig } from './pooling.js';
+import { pool, readPoolingConfig, type PoolingConfig } from './pooling.js';
+import { l2Normalize } from '../train/losses.js';
 import { modelFingerprint } from './fingerprint.js';
 
 export interface SentenceEncodeOptions {
@@ -106,7 +107,7 @@ export class SentenceEncoder {
         const forwardOptions = options.view ? { view: options.view } : {};
         const h = this.model.forward({ inputIds, attentionMask, tokenTypeIds }, forwardOptions).lastHiddenState;
         const pooled = pool(h, attentionMask, this.pooling.mode);
-        return this.pooling.normalize ? l2Normalize(pooled) : pooled;
+        return this.pooling.normalize ? (l2Normalize(pooled) as tf.Tensor2D) : pooled;
       });
       const data = (await emb.data()) as Float32Array;
       emb.dispose();

@@ -39,10 +39,6 @@ export function pool(hidden: tf.Tensor3D, attentionMask: tf.Tensor2D, mode: Pool
   });
 }
 
-export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D);
-}
-
 /**
  * Reads the sentence-transformers pooling of a model folder (modules.json + its Pooling folder, and a
  * Normalize module), or returns `fallback` when the folder is not a sentence-transformers model.

@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.js';
 import { loadModel } from './load.js';
-import { pool, readPoolingConfig, l2Normalize } from './pooling.js';
+import { pool, readPoolingConfig } from './pooling.js';
+import { l2Normalize } from '../train/losses.js';
 import { fixturesDir, maxAbsDiff, readReference, relDiff } from '../test-support/reference.js';
 import { sharedPath } from '../../../../tools/test-support/shared.js';
 import { toInt32 } from '../io/safetensors.js';
@@ -32,7 +33,7 @@ describe('pretrained encoders in ../shared/models', () => {
         expect(maxAbsDiff(pool(out.lastHiddenState, inputs.attentionMask, 'mean').dataSync(), ref.float('mean_pooled'))).toBeLessThanOrEqual(1e-4);
         expect(maxAbsDiff(pool(out.lastHiddenState, inputs.attentionMask, 'cls').dataSync(), ref.float('cls_pooled'))).toBeLessThanOrEqual(1e-4);
         let st = pool(out.lastHiddenState, inputs.attentionMask, pooling.mode);
-        if (pooling.normalize) st = l2Normalize(st);
+        if (pooling.normalize) st = l2Normalize(st) as tf.Tensor2D;
         expect(maxAbsDiff(st.dataSync(), ref.float('st_embeddings'))).toBeLessThanOrEqual(1e-4);
       });
       if (ref.metadata.grad_params) {
