@@ -38,3 +38,5 @@ export type { CompactionPlan, LayerPlan, PlanReport, LayerReport, GateMap, MaskP
 export { compact, validatePlan, layerLinearParameters } from './structure/compact.js';
 export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './structure/export.js';
 export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';
+export { allocateMasks, ALLOCATIONS } from './prune/allocate.js';
+export type { Allocation, ScoredMatrix, AllocateOptions } from './prune/allocate.js';
