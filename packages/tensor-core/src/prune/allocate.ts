@@ -60,6 +60,7 @@ function checkScores(name: string, m: ScoredMatrix): void {
  */
 export function allocateMasks(scores: ReadonlyMap<string, ScoredMatrix>, sparsity: number, allocation: Allocation, options: AllocateOptions = {}): MaskSet {
   checkSparsity(sparsity);
+  if (!ALLOCATIONS.includes(allocation)) throw new Error(`unknown allocation "${String(allocation)}"; expected ${ALLOCATIONS.join(', ')}`);
   for (const [name, m] of scores) checkScores(name, m);
   const masks = new MaskSet();
   if (allocation === 'per-matrix') {
@@ -69,7 +70,7 @@ export function allocateMasks(scores: ReadonlyMap<string, ScoredMatrix>, sparsit
   const groups = new Map<string, string[]>();
   if (allocation === 'global') {
     groups.set('all', [...scores.keys()]);
-  } else if (allocation === 'per-layer') {
+  } else {
     const layerOf = options.layerOf ?? ((name: string) => {
       const p = parseLinearName(name);
       if (!p) throw new Error(`cannot tell the layer of "${name}" for per-layer allocation`);
@@ -79,8 +80,6 @@ export function allocateMasks(scores: ReadonlyMap<string, ScoredMatrix>, sparsit
       const key = String(layerOf(name));
       groups.set(key, [...(groups.get(key) ?? []), name]);
     }
-  } else {
-    throw new Error(`unknown allocation "${String(allocation)}"; expected ${ALLOCATIONS.join(', ')}`);
   }
   const [lo, hi] = options.layerClamp ?? [0.05, 0.95];
   for (const [key, names] of groups) {
