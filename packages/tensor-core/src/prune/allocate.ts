@@ -60,7 +60,7 @@ function checkScores(name: string, m: ScoredMatrix): void {
  */
 export function allocateMasks(scores: ReadonlyMap<string, ScoredMatrix>, sparsity: number, allocation: Allocation, options: AllocateOptions = {}): MaskSet {
   checkSparsity(sparsity);
-  if (!ALLOCATIONS.includes(allocation)) throw new Error(`unknown allocation "${String(allocation)}"; expected ${ALLOCATIONS.join(', ')}`);
+  if (!ALLOCATIONS.includes(allocation)) throw new Error(`unknown allocation "${allocation}"; expected ${ALLOCATIONS.join(', ')}`);
   for (const [name, m] of scores) checkScores(name, m);
   const masks = new MaskSet();
   if (allocation === 'per-matrix') {
