@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile, readSafetensors, toFloat32, writeSafetensors } from './safetensors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-st-'));
-afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
 /** Builds a safetensors file by hand (independently of writeSafetensors). */
 function handMade(header: unknown, data: Uint8Array, headerLenOverride?: bigint): string {
