@@ -1,11 +1,24 @@
 // config.json of a Hugging Face encoder, validated, plus the per-layer sizes of a compacted model.
 //
 // Config extension (written by prunekit's compaction, read here): a compacted model can have
-// per-layer sizes that a standard config cannot express. They live under the key "prunekit_layers":
-//   "prunekit_layers": [{ "num_heads": 3, "head_dim": 64, "intermediate_size": 1800 }, ...]
-// one entry per layer. HF's own "pruned_heads" ({"<layer>": [head, ...]}) is honoured as well: a layer
-// then has num_attention_heads - len(pruned) heads of the standard head size, which is exactly how
-// PyTorch transformers loads such a folder.
+// per-layer sizes that a standard config cannot express. They live under the key "prunekit_layers",
+// one entry per layer:
+//   "prunekit_layers": [{
+//     "num_heads": 3,             attention heads kept in this layer
+//     "head_dim": 64,             the ORIGINAL head size: scores are scaled by 1/sqrt(head_dim)
+//     "intermediate_size": 1800,  FFN width of this layer
+//     "qk_dims": [64, 60, 64],    optional: query/key rows per head (partial heads); default head_dim each
+//     "v_dims": [64, 64, 32],     optional: value rows per head (= attention-output columns); default head_dim each
+//     "input_features": {"query": 700, "ffn_up": 512}
+//                                 optional: linears that read only some residual-stream features; each named
+//                                 linear's weight has that many columns and the checkpoint holds an int32 tensor
+//                                 "<linear>.input_index" (e.g. encoder.layer.0.attention.self.query.input_index)
+//                                 with the residual features it reads, in order. Readers: query, key, value, ffn_up.
+//   }, ...]
+// Q and K of a layer have sum(qk_dims) rows, V has sum(v_dims) rows and the attention output that many
+// columns. HF's own "pruned_heads" ({"<layer>": [head, ...]}) is honoured as well: a layer then has
+// num_attention_heads - len(pruned) heads of the standard head size (the layout transformers 4.x's
+// prune_heads produced; transformers 5 no longer builds such models itself).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -20,6 +33,26 @@ export interface LayerShape {
   headDim: number;
   /** FFN width */
   intermediateSize: number;
+  /** query/key rows per head, when heads differ (prunekit_layers qk_dims); absent: headDim each */
+  qkDims?: number[];
+  /** value rows per head, when heads differ (prunekit_layers v_dims); absent: headDim each */
+  vDims?: number[];
+  /** residual-stream readers that read a subset of features: linear -> number of features read */
+  inputFeatures?: Partial<Record<ResidualReader, number>>;
+}
+
+/** Linears that read the residual stream (their input columns can be gathered away). */
+export type ResidualReader = 'query' | 'key' | 'value' | 'ffn_up';
+export const RESIDUAL_READERS: readonly ResidualReader[] = ['query', 'key', 'value', 'ffn_up'];
+
+/** Query/key rows of each head of a layer. */
+export function headQkDims(s: LayerShape): number[] {
+  return s.qkDims ?? Array.from({ length: s.numHeads }, () => s.headDim);
+}
+
+/** Value rows of each head of a layer. */
+export function headVDims(s: LayerShape): number[] {
+  return s.vDims ?? Array.from({ length: s.numHeads }, () => s.headDim);
 }
 
 export interface EncoderConfig {
@@ -163,13 +196,34 @@ export function parseConfig(raw: Record<string, unknown>, file = 'config.json'):
   if (ext !== undefined && ext !== null) {
     if (!Array.isArray(ext) || ext.length !== numLayers) throw new ConfigError(file, `field "prunekit_layers" must be an array with one entry per layer (${numLayers})`);
     layers = ext.map((e: unknown, l) => {
+      if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new ConfigError(file, `field "prunekit_layers"[${l}] must be an object`);
       const o = e as Record<string, unknown>;
-      const get = (k: string): number => {
-        const v = o[k];
-        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(file, `field "prunekit_layers"[${l}].${k} is ${JSON.stringify(v)}; expected a positive integer`);
+      const where = (k: string): string => `field "prunekit_layers"[${l}].${k}`;
+      const positive = (v: unknown, k: string): number => {
+        if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(file, `${where(k)} is ${JSON.stringify(v)}; expected a positive integer`);
         return v;
       };
-      return { numHeads: get('num_heads'), headDim: get('head_dim'), intermediateSize: get('intermediate_size') };
+      const get = (k: string): number => positive(o[k], k);
+      const shape: LayerShape = { numHeads: get('num_heads'), headDim: get('head_dim'), intermediateSize: get('intermediate_size') };
+      for (const [key, field] of [['qk_dims', 'qkDims'], ['v_dims', 'vDims']] as const) {
+        const v = o[key];
+        if (v === undefined || v === null) continue;
+        if (!Array.isArray(v) || v.length !== shape.numHeads) throw new ConfigError(file, `${where(key)} must list one size per head (${shape.numHeads} heads)`);
+        shape[field] = v.map((d, h) => positive(d, `${key}[${h}]`));
+      }
+      const inf = o.input_features;
+      if (inf !== undefined && inf !== null) {
+        if (typeof inf !== 'object' || Array.isArray(inf)) throw new ConfigError(file, `${where('input_features')} must be an object {linear: features}`);
+        const features: Partial<Record<ResidualReader, number>> = {};
+        for (const [k, v] of Object.entries(inf as Record<string, unknown>)) {
+          if (!RESIDUAL_READERS.includes(k as ResidualReader)) throw new ConfigError(file, `${where('input_features')} names "${k}"; expected one of ${RESIDUAL_READERS.join(', ')}`);
+          const n = positive(v, `input_features.${k}`);
+          if (n > hiddenSize) throw new ConfigError(file, `${where(`input_features.${k}`)} is ${n}, more than hidden_size ${hiddenSize}`);
+          features[k as ResidualReader] = n;
+        }
+        if (Object.keys(features).length > 0) shape.inputFeatures = features;
+      }
+      return shape;
     });
   }
 

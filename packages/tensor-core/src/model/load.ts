@@ -2,9 +2,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { SafetensorsFile, writeSafetensors, type HostTensor } from '../io/safetensors.js';
+import { SafetensorsFile, toInt32, writeSafetensors, type HostTensor } from '../io/safetensors.js';
 import { writeDirAtomic, writeJsonAtomic } from '../io/atomic.js';
-import { readConfig, type EncoderConfig } from './config.js';
+import { headQkDims, headVDims, readConfig, RESIDUAL_READERS, type EncoderConfig } from './config.js';
 import { EncoderModel } from './model.js';
 import { detectPrefix, embeddingNames, headNames, layerNames, poolerNames } from './names.js';
 
@@ -66,9 +66,11 @@ export function loadModel(dir: string, options: LoadOptions = {}): EncoderModel 
       try {
         for (const name of st.names()) {
           const e = st.entry(name);
-          if (!['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) continue; // e.g. int64 position_ids buffers
+          const isIndex = name.endsWith('.input_index') && ['I32', 'I64'].includes(e.dtype);
+          if (!isIndex && !['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) continue; // e.g. int64 position_ids buffers
           if (params.has(name)) throw new ModelFolderError(file, `tensor "${name}" also appears in ${sources.get(name)}`);
-          params.set(name, tf.tensor(st.readFloat32(name), e.shape, 'float32'));
+          // compacted linears' residual feature indices (prunekit_layers input_features) stay int32
+          params.set(name, isIndex ? tf.tensor(toInt32(st.read(name), name), e.shape, 'int32') : tf.tensor(st.readFloat32(name), e.shape, 'float32'));
           sources.set(name, file);
         }
       } finally {
@@ -104,16 +106,32 @@ function validateShapes(cfg: EncoderConfig, params: Map<string, tf.Tensor>, pref
   for (let l = 0; l < cfg.numLayers; l++) {
     const n = layerNames(prefix, l);
     const s = cfg.layers[l]!;
-    const attn = s.numHeads * s.headDim;
+    const sum = (d: number[]): number => d.reduce((a, b) => a + b, 0);
+    const qk = sum(headQkDims(s));
+    const vd = sum(headVDims(s));
+    const inputs = (kind: (typeof RESIDUAL_READERS)[number]): number => s.inputFeatures?.[kind] ?? H;
     for (const kind of ['query', 'key', 'value'] as const) {
-      expect(n.linear[kind].weight, [attn, H]);
-      expect(n.linear[kind].bias, [attn]);
+      const rows = kind === 'value' ? vd : qk;
+      expect(n.linear[kind].weight, [rows, inputs(kind)]);
+      expect(n.linear[kind].bias, [rows]);
     }
-    expect(n.linear.attn_output.weight, [H, attn]);
+    expect(n.linear.attn_output.weight, [H, vd]);
     expect(n.linear.attn_output.bias, [H]);
-    expect(n.linear.ffn_up.weight, [s.intermediateSize, H]);
+    expect(n.linear.ffn_up.weight, [s.intermediateSize, inputs('ffn_up')]);
     expect(n.linear.ffn_up.bias, [s.intermediateSize]);
     expect(n.linear.ffn_down.weight, [H, s.intermediateSize]);
+    for (const kind of RESIDUAL_READERS) {
+      const count = s.inputFeatures?.[kind];
+      if (count === undefined) continue;
+      const name = n.linear[kind].inputIndex;
+      expect(name, [count]);
+      const idx = params.get(name)!.dataSync();
+      for (let i = 0; i < idx.length; i++) {
+        if (!(idx[i]! >= 0 && idx[i]! < H) || (i > 0 && idx[i]! <= idx[i - 1]!)) {
+          throw new ModelFolderError(file, `tensor "${name}" must hold increasing feature indices in 0..${H - 1} (entry ${i} is ${idx[i]})`);
+        }
+      }
+    }
     expect(n.linear.ffn_down.bias, [H]);
     for (const ln of [n.attnLayerNorm, n.outLayerNorm]) {
       expect(ln.weight, [H]);

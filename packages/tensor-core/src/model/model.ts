@@ -3,7 +3,7 @@
 // (STE), gated (diag(z_r) W diag(z_c)) and LoRA forwards are views over this one implementation, and
 // tf.variableGrads differentiates through whatever the view reads (weights, scores, gates).
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation, EncoderConfig } from './config.js';
+import type { Activation, EncoderConfig, ResidualReader } from './config.js';
 import { embeddingNames, headNames, layerNames, poolerNames } from './names.js';
 
 /** Returns the tensor the forward should use for a parameter, by HF name. */
@@ -91,20 +91,49 @@ export class EncoderModel {
       const names = layerNames(this.prefix, l);
       const shape = cfg.layers[l]!;
       const lin = (kind: keyof typeof names.linear, x: tf.Tensor): tf.Tensor => {
-        const { weight, bias } = names.linear[kind];
+        const { weight, bias, inputIndex } = names.linear[kind];
+        // compacted linears that read only some residual features gather them first
+        if (shape.inputFeatures?.[kind as ResidualReader] !== undefined) x = tf.gather(x, view(inputIndex), x.shape.length - 1);
         if (options.onLinearInput) options.onLinearInput(weight, tf.reshape(x, [-1, x.shape[x.shape.length - 1]!]));
         return linear(x, view(weight), view(bias));
       };
       const heads = shape.numHeads;
-      const q = splitHeads(lin('query', h), batch, seq, heads);
-      const k = splitHeads(lin('key', h), batch, seq, heads);
-      const v = splitHeads(lin('value', h), batch, seq, heads);
-      const headDim = q.shape[3];
-      let scores = tf.matMul(q, k, false, true);
-      scores = tf.add(tf.mul(scores, 1 / Math.sqrt(headDim)), maskAdd);
-      let probs = tf.softmax(scores, -1);
-      probs = dropout(probs, cfg.attentionDropoutProb);
-      const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch, seq, -1]);
+      // scores are scaled by the original head size (compaction may remove query/key dims)
+      const scale = 1 / Math.sqrt(shape.headDim);
+      const qAll = lin('query', h);
+      const kAll = lin('key', h);
+      const vAll = lin('value', h);
+      const qkDims = shape.qkDims;
+      const vDims = shape.vDims;
+      let ctx: tf.Tensor;
+      if (uniform(qkDims) && uniform(vDims)) {
+        const q = splitHeads(qAll, batch, seq, heads);
+        const k = splitHeads(kAll, batch, seq, heads);
+        const v = splitHeads(vAll, batch, seq, heads);
+        let scores = tf.matMul(q, k, false, true);
+        scores = tf.add(tf.mul(scores, scale), maskAdd);
+        let probs = tf.softmax(scores, -1);
+        probs = dropout(probs, cfg.attentionDropoutProb);
+        ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [batch, seq, -1]);
+      } else {
+        // heads of unequal sizes (partial heads of a compacted model): one head at a time
+        const qk = qkDims ?? Array.from({ length: heads }, () => shape.headDim);
+        const vd = vDims ?? Array.from({ length: heads }, () => shape.headDim);
+        const parts: tf.Tensor[] = [];
+        let qOff = 0;
+        let vOff = 0;
+        for (let hd = 0; hd < heads; hd++) {
+          const q = tf.slice(qAll, [0, 0, qOff], [batch, seq, qk[hd]!]);
+          const k = tf.slice(kAll, [0, 0, qOff], [batch, seq, qk[hd]!]);
+          const v = tf.slice(vAll, [0, 0, vOff], [batch, seq, vd[hd]!]);
+          qOff += qk[hd]!;
+          vOff += vd[hd]!;
+          let scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), tf.reshape(maskAdd, [batch, 1, seq]));
+          scores = tf.softmax(scores, -1);
+          parts.push(tf.matMul(dropout(scores, cfg.attentionDropoutProb), v));
+        }
+        ctx = parts.length === 1 ? parts[0]! : tf.concat(parts, 2);
+      }
       const attnOut = dropout(lin('attn_output', ctx), cfg.hiddenDropoutProb);
       const a = layerNorm(tf.add(attnOut, h), view(names.attnLayerNorm.weight), view(names.attnLayerNorm.bias), cfg.layerNormEps);
       const inter = activation(lin('ffn_up', a), cfg.hiddenAct);
@@ -211,6 +240,10 @@ export function activation(x: tf.Tensor, act: Activation): tf.Tensor {
     case 'tanh':
       return tf.tanh(x);
   }
+}
+
+function uniform(dims: number[] | undefined): boolean {
+  return dims === undefined || dims.every((d) => d === dims[0]);
 }
 
 function splitHeads(x: tf.Tensor, batch: number, seq: number, heads: number): tf.Tensor4D {

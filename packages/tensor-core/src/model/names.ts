@@ -16,7 +16,8 @@ const LINEAR_PATH: Record<MatrixKind, string> = {
 };
 
 export interface LayerNames {
-  linear: Record<MatrixKind, { weight: string; bias: string }>;
+  /** inputIndex: the int32 tensor of residual features a compacted linear reads (prunekit_layers input_features) */
+  linear: Record<MatrixKind, { weight: string; bias: string; inputIndex: string }>;
   attnLayerNorm: { weight: string; bias: string };
   outLayerNorm: { weight: string; bias: string };
 }
@@ -25,7 +26,7 @@ export function layerNames(prefix: string, layer: number): LayerNames {
   const base = `${prefix}encoder.layer.${layer}.`;
   const linear = {} as LayerNames['linear'];
   for (const kind of MATRIX_KINDS) {
-    linear[kind] = { weight: `${base}${LINEAR_PATH[kind]}.weight`, bias: `${base}${LINEAR_PATH[kind]}.bias` };
+    linear[kind] = { weight: `${base}${LINEAR_PATH[kind]}.weight`, bias: `${base}${LINEAR_PATH[kind]}.bias`, inputIndex: `${base}${LINEAR_PATH[kind]}.input_index` };
   }
   return {
     linear,
