@@ -1,0 +1,109 @@
+// File input/output: JSON lines and BEIR qrels with file:line errors, atomic writes.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class DataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+/** Reads a .jsonl file: one JSON object per non-blank line. Malformed lines fail with file:line. */
+export function readJsonl(file: string): { line: number; row: Record<string, unknown> }[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  const out: { line: number; row: Record<string, unknown> }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!.trim();
+    if (raw === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(raw);
+    } catch (e) {
+      throw new DataError(`${file}:${i + 1}: malformed JSON line (${(e as Error).message})`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new DataError(`${file}:${i + 1}: expected a JSON object, got ${Array.isArray(v) ? 'an array' : typeof v}`);
+    out.push({ line: i + 1, row: v as Record<string, unknown> });
+  }
+  return out;
+}
+
+/** A required string field of a JSON-lines row. */
+export function stringField(file: string, line: number, row: Record<string, unknown>, field: string, opts: { allowNumber?: boolean; optional?: boolean } = {}): string {
+  const v = row[field];
+  if (v === undefined || v === null) {
+    if (opts.optional) return '';
+    throw new DataError(`${file}:${line}: field "${field}" is missing (expected a string)`);
+  }
+  if (typeof v === 'string') return v;
+  if (opts.allowNumber && (typeof v === 'number' || typeof v === 'boolean')) return String(v);
+  throw new DataError(`${file}:${line}: field "${field}" must be a string${opts.allowNumber ? ' or number' : ''}, got ${JSON.stringify(v)}`);
+}
+
+export function numberField(file: string, line: number, row: Record<string, unknown>, field: string): number {
+  const v = row[field];
+  if (v === undefined || v === null) throw new DataError(`${file}:${line}: field "${field}" is missing (expected a number)`);
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new DataError(`${file}:${line}: field "${field}" must be a finite number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+export interface QrelsFile {
+  /** query id → doc id → grade (insertion order of the file). */
+  qrels: Record<string, Record<string, number>>;
+  rows: number;
+}
+
+/** BEIR qrels: TSV with header `query-id corpus-id score`. */
+export function readQrels(file: string): QrelsFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  const lines = text.split('\n');
+  const header = (lines[0] ?? '').replace(/\r$/, '').split('\t');
+  if (header.length < 3 || header[0] !== 'query-id' || header[1] !== 'corpus-id' || header[2] !== 'score') {
+    throw new DataError(`${file}:1: expected the header "query-id\\tcorpus-id\\tscore", got ${JSON.stringify(lines[0] ?? '')}`);
+  }
+  const qrels: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
+  let rows = 0;
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i]!.replace(/\r$/, '');
+    if (raw.trim() === '') continue;
+    const parts = raw.split('\t');
+    if (parts.length < 3) throw new DataError(`${file}:${i + 1}: expected 3 tab-separated fields (query-id, corpus-id, score), got ${parts.length}`);
+    const score = Number(parts[2]);
+    if (!Number.isFinite(score) || parts[2]!.trim() === '') throw new DataError(`${file}:${i + 1}: score must be a number, got ${JSON.stringify(parts[2])}`);
+    const q = parts[0]!;
+    const d = parts[1]!;
+    const m = (qrels[q] ??= Object.create(null) as Record<string, number>);
+    m[d] = score;
+    rows++;
+  }
+  return { qrels, rows };
+}
+
+/** Writes a file atomically: a temporary file in the same folder, then rename. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}

@@ -1,0 +1,61 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { writeReport } from './report.js';
+import type { TaskResult } from './results.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) {
+  const reason = `${CHROMIUM} is absent (apt-get install -y chromium)`;
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
+  console.warn(`skipping the report rendering test: ${reason}`);
+}
+
+function result(task: string, type: TaskResult['task_type'], domain: string, model: string, rev: string, score: number): TaskResult {
+  const s: Record<string, number> = { main_score: score };
+  if (type === 'retrieval') for (const k of [1, 3, 5, 10, 100, 1000]) s[`ndcg_at_${k}`] = Math.min(1, score * (0.6 + 0.1 * Math.log10(k)));
+  return { task_name: task, task_type: type, domain, dataset_revision: null, scores: { test: [{ hf_subset: 'default', languages: ['eng-Latn'], ...s, main_score: score }] }, evaluation_time: 1, kg_co2_emissions: null, main_metric: type === 'retrieval' ? 'ndcg_at_10' : 'accuracy', model_name: model, model_revision: rev, prunekit_version: '0.1.0', warnings: [] };
+}
+
+describe('HTML report', () => {
+  const results = [
+    result('SciFact', 'retrieval', 'science', 'dense', 'aaaa', 0.62),
+    result('SciFact', 'retrieval', 'science', 'pruned-50 <b>', 'bbbb', 0.55),
+    result('Banking77Classification', 'classification', 'finance', 'dense', 'aaaa', 0.81),
+    result('Banking77Classification', 'classification', 'finance', 'pruned-50 <b>', 'bbbb', 0.78),
+  ];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-report-'));
+  const file = path.join(dir, 'report.html');
+  writeReport(file, results, { title: 'Toy report' });
+
+  it('is one self-contained file: chart libraries inline, no external scripts, text escaped', () => {
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).toContain('vegaEmbed');
+    expect(html).toContain('pruned-50 &lt;b&gt;');
+    expect(html).toMatch(/<td>SciFact<\/td><td>retrieval<\/td><td>science<\/td><td>ndcg_at_10<\/td><td>62\.00<\/td><td>55\.00<\/td>/);
+  });
+
+  it.skipIf(!haveChromium)('renders its three charts as SVG in headless Chromium', () => {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-chromium-'));
+    try {
+      const dom = execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', `file://${file}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
+      // (the inlined libraries contain "<body>" in strings; the page's own body tag carries the flag)
+      expect(/<body[^>]*data-chart-error="([^"]*)"/.exec(dom)?.[1]).toBeUndefined();
+      expect(/<body[^>]*data-charts-rendered="(\d+)"/.exec(dom)?.[1]).toBe('3');
+      for (let i = 0; i < 3; i++) {
+        const start = dom.indexOf(`id="chart-${i}"`);
+        expect(start).toBeGreaterThan(0);
+        const chunk = dom.slice(start, dom.indexOf('</svg>', start));
+        expect(chunk).toContain('<svg');
+        // drawn marks: bars are paths with role graphics-symbol; the line chart has a line path and points
+        expect((chunk.match(/role="graphics-symbol"/g) ?? []).length).toBeGreaterThanOrEqual(i === 2 ? 2 : 4);
+      }
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
