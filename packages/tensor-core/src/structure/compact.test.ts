@@ -22,7 +22,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-compact-'));
 beforeAll(async () => {
   await initBackend();
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
 /** deterministic uniform [0, 1) */
 function rng(seed: number): () => number {
@@ -131,7 +131,7 @@ describe('compact() equals the masked model on the fixtures', () => {
       const { masks, removedHeads } = randomMasks(model, 7);
       const plan = planFromMasks(model, masks);
       expect(plan.report.droppedNonzero).toBe(0);
-      removedHeads.forEach((h, l) => expect(plan.report.perLayer[l]!.headsRemoved).toContain(h));
+      removedHeads.forEach((h, l) => { expect(plan.report.perLayer[l]!.headsRemoved).toContain(h); });
       const small = checkAgainstMasked(model, masks, plan, inputs);
       expect(layerLinearParameters(small)).toBeLessThan(layerLinearParameters(model));
       // per-layer sizes: heads, dims and neurons the masks freed are gone
@@ -319,15 +319,17 @@ describe.skipIf(!mini)('mini-encoder (../shared)', () => {
         for (let r = 0; r < H; r++) b += down[r * I + j]! ** 2;
         return Math.sqrt(a * b);
       });
-      neurons[l] = score.map((s, j) => [s, j] as const).sort((x, y) => x[0] - y[0]).slice(0, Math.round(0.4 * I)).map(([, j]) => j);
+      const weakest = score.map((s, j) => [s, j] as const).sort((x, y) => x[0] - y[0]).slice(0, Math.round(0.4 * I)).map(([, j]) => j);
+      neurons[l] = weakest;
       const hs = Array.from({ length: cfg.layers[l]!.numHeads }, (_, h) => {
         let s = 0;
         for (let r = 0; r < H; r++) for (let d = 0; d < D; d++) s += o[r * H + h * D + d]! ** 2;
         return s;
       });
-      heads[l] = [hs.indexOf(Math.min(...hs))];
-      for (const j of neurons[l]) zeroCol(reference, n.ffn_down.weight, j);
-      for (let d = 0; d < D; d++) zeroCol(reference, n.attn_output.weight, heads[l][0]! * D + d);
+      const weakHead = hs.indexOf(Math.min(...hs));
+      heads[l] = [weakHead];
+      for (const j of weakest) zeroCol(reference, n.ffn_down.weight, j);
+      for (let d = 0; d < D; d++) zeroCol(reference, n.attn_output.weight, weakHead * D + d);
     }
     const plan = planFromLists(model, { heads, neurons });
     const small = checkAgainstMasked(model, reference, plan, inputs);
