@@ -26,7 +26,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-compact-rt-'));
 beforeAll(async () => {
   await initBackend();
 });
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
 function runReference(modelDir: string, inputs: Record<string, unknown>, args: string[]): ReturnType<typeof readReference> {
   const inFile = path.join(tmp, `in-${path.basename(modelDir)}.json`);
