@@ -86,6 +86,20 @@ export class GradientAccumulator {
     });
   }
 
+  /** Restores sums and count saved from an earlier run (resuming an interrupted accumulation). */
+  restore(sums: ReadonlyMap<string, Float32Array>, count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new Error(`GradientAccumulator: restore count must be a non-negative integer (got ${count})`);
+    for (const [name, buf] of this.buffers) {
+      const data = sums.get(name);
+      if (!data) throw new Error(`GradientAccumulator: restore is missing "${name}"`);
+      if (data.length !== buf.size) throw new Error(`GradientAccumulator: restore "${name}" has ${data.length} values, buffer ${buf.size}`);
+      tf.tidy(() => {
+        buf.assign(tf.tensor(data, buf.shape, 'float32'));
+      });
+    }
+    this.micro = count;
+  }
+
   /** Zeroes the buffers in place and the count. */
   reset(): void {
     tf.tidy(() => {

@@ -1,0 +1,214 @@
+// Streaming gradient statistics over a data set, as GAPrune needs them: the diagonal empirical Fisher
+// F = (1/N) Σ_batches g ⊙ g + 1e-8 and the mean gradient ḡ = (1/N) Σ_batches g, for chosen weight
+// matrices, with g the gradient of the batch's InfoNCE loss. Accumulators are preallocated tf
+// variables updated in place; every `checkpoint.every` batches they are written to disk so an
+// interrupted run resumes where it stopped and ends with the same numbers.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  GradientAccumulator, SafetensorsFile, createRng, modelFingerprint, variableGrads, writeSafetensors,
+  type EncoderModel, type HostTensor, type PoolingMode, type Seed, type SentenceEncoder,
+} from '@prunekit/tensor-core';
+import { disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
+import { tripletsFingerprint, type Triplet } from './triplets.js';
+
+export const FISHER_EPS = 1e-8;
+
+export interface GradStats {
+  /** diagonal Fisher per weight, by HF name */
+  fisher: Map<string, Float32Array>;
+  /** mean gradient per weight, by HF name */
+  meanGrad: Map<string, Float32Array>;
+  shapes: Map<string, number[]>;
+  numBatches: number;
+  meta: Record<string, string>;
+}
+
+/** Accumulates over already-tokenised batches (the core that computeGradStats streams into). */
+export class GradStatsAccumulator {
+  private readonly vars = new Map<string, tf.Variable>();
+  private readonly sq: GradientAccumulator;
+  private readonly sum: GradientAccumulator;
+
+  constructor(private readonly model: EncoderModel, readonly params: readonly string[], private readonly pooling: PoolingMode) {
+    for (const name of params) {
+      const t = model.params.get(name);
+      if (!t) throw new Error(`model has no parameter "${name}"`);
+      this.vars.set(name, tf.variable(t, true));
+    }
+    this.sq = new GradientAccumulator(this.vars, { mode: 'square' });
+    this.sum = new GradientAccumulator(this.vars, { mode: 'sum' });
+  }
+
+  get numBatches(): number {
+    return this.sq.count;
+  }
+
+  /** Adds one batch; returns its loss. */
+  add(batch: TripletInputs): number {
+    const view = (n: string): tf.Tensor => this.vars.get(n) ?? this.model.denseView(n);
+    const { value, grads } = variableGrads(() => tripletInfoNCE(this.model, this.pooling, batch, view), this.vars);
+    this.sq.add(grads);
+    this.sum.add(grads);
+    const loss = value.dataSync()[0]!;
+    tf.dispose([value, ...Object.values(grads)]);
+    return loss;
+  }
+
+  /** Raw sums (for checkpoints). */
+  sums(): { sumSq: Map<string, Float32Array>; sum: Map<string, Float32Array> } {
+    const read = (acc: GradientAccumulator): Map<string, Float32Array> => new Map([...acc.sums()].map(([n, v]) => [n, v.dataSync() as Float32Array]));
+    return { sumSq: read(this.sq), sum: read(this.sum) };
+  }
+
+  restore(sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, batches: number): void {
+    this.sq.restore(sumSq, batches);
+    this.sum.restore(sum, batches);
+  }
+
+  result(meta: Record<string, string> = {}): GradStats {
+    const n = this.numBatches;
+    if (n === 0) throw new Error('no batches were accumulated');
+    const { sumSq, sum } = this.sums();
+    const fisher = new Map([...sumSq].map(([k, v]) => [k, v.map((x) => x / n + FISHER_EPS)]));
+    const meanGrad = new Map([...sum].map(([k, v]) => [k, v.map((x) => x / n)]));
+    const shapes = new Map([...this.vars].map(([k, v]) => [k, [...v.shape]]));
+    return { fisher, meanGrad, shapes, numBatches: n, meta: { ...meta, numBatches: String(n) } };
+  }
+
+  dispose(): void {
+    this.sq.dispose();
+    this.sum.dispose();
+    for (const v of this.vars.values()) v.dispose();
+  }
+}
+
+export interface GradStatsOptions {
+  /** HF names of the weight matrices to collect statistics for */
+  params: readonly string[];
+  batchSize?: number;
+  /** batch order (a seeded shuffle); default 0 */
+  seed?: Seed;
+  /** stop after this many batches */
+  maxBatches?: number;
+  /** write accumulators to <file> every `every` batches and resume from it */
+  checkpoint?: { file: string; every: number };
+  onBatch?: (done: number, total: number, loss: number) => void;
+  /** recorded in the result's meta (e.g. "domain" / "general") */
+  label?: string;
+}
+
+/** Batches of triplets in a seeded order (the same seed gives the same batches). */
+export function tripletBatches(triplets: readonly Triplet[], batchSize: number, seed: Seed): Triplet[][] {
+  const order = createRng(seed).fork('gradstats-batches').shuffle(triplets.map((_, i) => i));
+  const out: Triplet[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize).map((j) => triplets[j]!));
+  return out;
+}
+
+/** Fisher and mean gradients of an encoder over triplets (streaming, resumable). */
+export async function computeGradStats(encoder: SentenceEncoder, triplets: readonly Triplet[], options: GradStatsOptions): Promise<GradStats> {
+  const batchSize = options.batchSize ?? 16;
+  const seed = options.seed ?? 0;
+  let batches = tripletBatches(triplets, batchSize, seed);
+  if (options.maxBatches !== undefined) batches = batches.slice(0, options.maxBatches);
+  if (batches.length === 0) throw new Error('no triplets to compute gradient statistics on');
+  const meta: Record<string, string> = {
+    format: 'prunekit-gradstats',
+    label: options.label ?? '',
+    dataFingerprint: tripletsFingerprint(triplets),
+    modelFingerprint: modelFingerprint(encoder.model),
+    batchSize: String(batchSize),
+    seed: String(seed),
+    totalBatches: String(batches.length),
+    numExamples: String(batches.reduce((a, b) => a + b.length, 0)),
+    loss: 'infonce-scale20',
+  };
+  const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode);
+  try {
+    let start = 0;
+    const ck = options.checkpoint;
+    if (ck && fs.existsSync(ck.file)) {
+      const saved = readGradStatsFile(ck.file);
+      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches'].find((k) => saved.meta[k] !== meta[k]);
+      if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
+      start = Number(saved.meta.batchesDone);
+      acc.restore(saved.sumSq, saved.sum, start);
+    }
+    for (let b = start; b < batches.length; b++) {
+      const inputs = await tokenizeTriplets(encoder.tokenizer, batches[b]!, encoder.maxLength);
+      let loss: number;
+      try {
+        loss = acc.add(inputs);
+      } finally {
+        disposeTripletInputs(inputs);
+      }
+      options.onBatch?.(b + 1, batches.length, loss);
+      if (ck && ((b + 1) % ck.every === 0 || b + 1 === batches.length)) {
+        const { sumSq, sum } = acc.sums();
+        writeGradStatsFile(ck.file, sumSq, sum, acc.params, encoder.model, { ...meta, batchesDone: String(b + 1) });
+      }
+    }
+    return acc.result(meta);
+  } finally {
+    acc.dispose();
+  }
+}
+
+function writeGradStatsFile(file: string, sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, params: readonly string[], model: EncoderModel, meta: Record<string, string>): void {
+  const tensors = new Map<string, HostTensor>();
+  for (const name of params) {
+    const shape = [...model.params.get(name)!.shape];
+    tensors.set(`sumsq.${name}`, { dtype: 'F32', shape, data: sumSq.get(name)! });
+    tensors.set(`sum.${name}`, { dtype: 'F32', shape, data: sum.get(name)! });
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeSafetensors(file, tensors, meta);
+}
+
+function readGradStatsFile(file: string): { sumSq: Map<string, Float32Array>; sum: Map<string, Float32Array>; meta: Record<string, string> } {
+  const st = SafetensorsFile.open(file);
+  try {
+    const sumSq = new Map<string, Float32Array>();
+    const sum = new Map<string, Float32Array>();
+    for (const name of st.names()) {
+      if (name.startsWith('sumsq.')) sumSq.set(name.slice(6), st.readFloat32(name));
+      else if (name.startsWith('sum.')) sum.set(name.slice(4), st.readFloat32(name));
+    }
+    if (st.metadata.format !== 'prunekit-gradstats') throw new Error(`${file}: not a prunekit gradient-statistics file (metadata format is ${st.metadata.format ?? 'missing'})`);
+    return { sumSq, sum, meta: st.metadata };
+  } finally {
+    st.close();
+  }
+}
+
+/** Saves finished statistics (Fisher + mean gradient) as safetensors keyed "fisher.<name>" / "grad.<name>". */
+export function saveGradStats(stats: GradStats, file: string): void {
+  const tensors = new Map<string, HostTensor>();
+  for (const [name, f] of stats.fisher) {
+    const shape = stats.shapes.get(name)!;
+    tensors.set(`fisher.${name}`, { dtype: 'F32', shape, data: f });
+    tensors.set(`grad.${name}`, { dtype: 'F32', shape, data: stats.meanGrad.get(name)! });
+  }
+  writeSafetensors(file, tensors, { ...stats.meta, format: 'prunekit-gradstats-final' });
+}
+
+export function loadGradStats(file: string): GradStats {
+  const st = SafetensorsFile.open(file);
+  try {
+    if (st.metadata.format !== 'prunekit-gradstats-final') throw new Error(`${file}: not saved by saveGradStats (metadata format is ${st.metadata.format ?? 'missing'})`);
+    const fisher = new Map<string, Float32Array>();
+    const meanGrad = new Map<string, Float32Array>();
+    const shapes = new Map<string, number[]>();
+    for (const name of st.names()) {
+      if (name.startsWith('fisher.')) {
+        fisher.set(name.slice(7), st.readFloat32(name));
+        shapes.set(name.slice(7), st.entry(name).shape);
+      } else if (name.startsWith('grad.')) meanGrad.set(name.slice(5), st.readFloat32(name));
+    }
+    return { fisher, meanGrad, shapes, numBatches: Number(st.metadata.numBatches), meta: st.metadata };
+  } finally {
+    st.close();
+  }
+}
