@@ -33,9 +33,11 @@ export function perWeightAlignment(domain: Float32Array, general: Float32Array, 
   for (let i = 0; i < n; i++) prod[i] = (general[i]! / (ng + EPS)) * (domain[i]! / (nd + EPS));
   if (shape.length !== 2) return Float32Array.from(prod);
   const [rows, cols] = shape as [number, number];
-  const k = Math.min(3, rows, cols);
-  if (k <= 1) return Float32Array.from(prod);
-  const r = Math.floor(k / 2);
+  // below 3×3 the code's shrunken kernel yields a wrongly shaped array that it then discards, so
+  // such matrices keep the unsmoothed product
+  if (rows < 3 || cols < 3) return Float32Array.from(prod);
+  const k = 3;
+  const r = 1;
   const out = new Float32Array(n);
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {

@@ -144,11 +144,12 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
       } finally {
         disposeTripletInputs(inputs);
       }
-      options.onBatch?.(b + 1, batches.length, loss);
+      // checkpoint before reporting, so a batch that finished is never lost
       if (ck && ((b + 1) % ck.every === 0 || b + 1 === batches.length)) {
         const { sumSq, sum } = acc.sums();
         writeGradStatsFile(ck.file, sumSq, sum, acc.params, encoder.model, { ...meta, batchesDone: String(b + 1) });
       }
+      options.onBatch?.(b + 1, batches.length, loss);
     }
     return acc.result(meta);
   } finally {
