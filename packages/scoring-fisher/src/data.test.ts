@@ -9,7 +9,7 @@ import { perWeightAlignment } from './alignment.js';
 import { rescale } from './scorers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-sfd-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
 describe('triplet data', () => {
   it('reads jsonl triplets and names file:line and field on bad lines', async () => {
@@ -75,7 +75,7 @@ describe('statistics helpers', () => {
     const ones = new Float32Array(9).fill(1);
     const a = Array.from(perWeightAlignment(ones, ones, [3, 3]));
     const expected = [4, 6, 4, 6, 9, 6, 4, 6, 4].map((c) => c / 81);
-    a.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 7));
+    a.forEach((v, i) => { expect(v).toBeCloseTo(expected[i]!, 7); });
     // thinner than 3: the plain product
     expect(Array.from(perWeightAlignment(Float32Array.from([1, 1]), Float32Array.from([1, 1]), [1, 2])).map((v) => v.toFixed(6))).toEqual(['0.500000', '0.500000']);
   });

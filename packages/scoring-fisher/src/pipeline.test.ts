@@ -15,7 +15,7 @@ import type { Triplet } from './triplets.js';
 
 const tiny = sharedPath('models/tiny-encoder');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-sf-'));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
 // authored finance-flavoured and general triplets (not from any dataset)
 const finance: Triplet[] = [
