@@ -171,6 +171,8 @@ export interface SaveOptions {
   metadata?: Record<string, string>;
   /** extra JSON files to write in the folder, e.g. a pruning manifest */
   extraJson?: Record<string, unknown>;
+  /** writes further files into the folder before it is moved into place (e.g. masks) */
+  extra?: (dir: string) => void | Promise<void>;
 }
 
 /** Host copy of a tensor for safetensors. */
@@ -194,7 +196,7 @@ export async function saveModel(model: EncoderModel, dir: string, options: SaveO
     if (src !== t) src.dispose();
   }
   const config = { ...model.config.raw, ...(options.configUpdates ?? {}) };
-  await writeDirAtomic(dir, (tmp) => {
+  await writeDirAtomic(dir, async (tmp) => {
     writeSafetensors(path.join(tmp, 'model.safetensors'), host, { format: 'pt', ...(options.metadata ?? {}) });
     writeJsonAtomic(path.join(tmp, 'config.json'), config);
     for (const [file, value] of Object.entries(options.extraJson ?? {})) writeJsonAtomic(path.join(tmp, file), value);
@@ -203,5 +205,6 @@ export async function saveModel(model: EncoderModel, dir: string, options: SaveO
       for (const f of COMPANION_FILES) if (fs.existsSync(path.join(from, f))) fs.copyFileSync(path.join(from, f), path.join(tmp, f));
       for (const d of COMPANION_DIRS) if (fs.existsSync(path.join(from, d))) fs.cpSync(path.join(from, d), path.join(tmp, d), { recursive: true });
     }
+    if (options.extra) await options.extra(tmp);
   });
 }
