@@ -16,3 +16,5 @@ export { scoreWeights, prunableWeights, methodNeeds, SCORING_METHODS } from './s
 export type { ScoringMethod, ScoreInputs, ScoreResult } from './score.js';
 export { retrainMasked } from './retrain.js';
 export type { RetrainOptions } from './retrain.js';
+export { runPrune } from './prune.js';
+export type { PruneRunOptions, PruneRunResult, PruneStage } from './prune.js';
