@@ -1,1 +1,14 @@
 export { buildProgram } from './program.js';
+export { run } from './run.js';
+export type { CliContext } from './util/context.js';
+export { defaultContext } from './util/context.js';
+export { processIo, memoryIo, printJson, warn } from './util/io.js';
+export type { CliIo } from './util/io.js';
+export { CliError, errorMessage, collect, collectList, positiveInt } from './util/errors.js';
+export { suiteProgress } from './util/progress.js';
+export type { SuiteProgress, SuiteProgressOptions } from './util/progress.js';
+export { loadModelEncoder, checkModelDir } from './util/encoder.js';
+export type { EncoderLoader, LoadedEncoder, LoadEncoderOptions } from './util/encoder.js';
+export { taskRegistry, selectTasks, checkDataRoot } from './util/tasks.js';
+export { runEvaluation } from './util/evaluate.js';
+export type { EvalRun, EvalRunOptions } from './util/evaluate.js';

@@ -1,9 +1,4 @@
 #!/usr/bin/env node
-import { buildProgram } from './program.js';
+import { run } from './run.js';
 
-buildProgram()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    console.error(`prunekit: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+process.exitCode = await run(process.argv.slice(2));

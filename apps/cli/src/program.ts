@@ -1,31 +1,36 @@
 import { Command } from 'commander';
-import { initBackend } from '@prunekit/tensor-core';
-import { createRequire } from 'node:module';
+import { registerEval } from './commands/eval.js';
+import { registerInfo } from './commands/info.js';
+import { registerTasks } from './commands/tasks.js';
+import { defaultContext, type CliContext } from './util/context.js';
+import { cliVersion } from './util/version.js';
 
-const require = createRequire(import.meta.url);
-const version = (require('../package.json') as { version: string }).version;
+/**
+ * The `prunekit` command tree. Each command lives in commands/<name>.ts and exports one
+ * register function; add yours to this list.
+ */
+const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
+  registerInfo,
+  registerTasks,
+  registerEval,
+];
 
-/** The `prunekit` command tree; main.ts parses process.argv with it. */
-export function buildProgram(): Command {
+/**
+ * Builds the program. Commander never exits the process: errors are thrown (CommanderError for
+ * usage errors, which it has already printed), and run() turns them into an exit status.
+ */
+export function buildProgram(overrides: Partial<CliContext> = {}): Command {
+  const ctx = defaultContext(overrides);
   const program = new Command('prunekit')
     .description('Score, mask, gate and physically remove weights of transformer encoders; measure the result MTEB-style.')
-    .version(version)
-    .showHelpAfterError();
-
-  program
-    .command('info')
-    .description('show the compute backend in use and the versions of the toolkit')
-    .option('--json', 'print machine-readable JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const backend = await initBackend();
-      const info = { prunekit: version, node: process.versions.node, backend };
-      if (opts.json) {
-        console.log(JSON.stringify(info, null, 2));
-      } else {
-        console.log(`prunekit ${version} on Node ${process.versions.node}`);
-        console.log(`backend: ${backend.name}${backend.tensorflowVersion ? ` (TensorFlow ${backend.tensorflowVersion})` : ''}, tfjs-core ${backend.tfjsVersion}`);
-        if (backend.fallbackReason) console.log(`not native because: ${backend.fallbackReason}`);
-      }
-    });
+    .version(cliVersion)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => { ctx.io.out(s); },
+      writeErr: (s) => { ctx.io.err(s); },
+      outputError: (s, write) => { write(s.replace(/^error: /, 'prunekit: ')); },
+    })
+    .showHelpAfterError('(add --help for usage)');
+  for (const register of COMMANDS) register(program, ctx);
   return program;
 }

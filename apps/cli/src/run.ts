@@ -1,0 +1,22 @@
+// The process boundary: parse argv, run the command, turn any error into one line
+// `prunekit: <message>` on stderr and an exit status. main.ts only calls this.
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+import type { CliContext } from './util/context.js';
+import { CliError, errorMessage } from './util/errors.js';
+import { processIo } from './util/io.js';
+
+/** Runs `prunekit <argv...>` (argv without node and script) and resolves to the exit status. */
+export async function run(argv: readonly string[], overrides: Partial<CliContext> = {}): Promise<number> {
+  const io = overrides.io ?? processIo();
+  try {
+    await buildProgram({ ...overrides, io }).parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    // commander has printed its own usage errors (and --help / --version output) already
+    if (e instanceof CommanderError) return e.exitCode;
+    io.err(`prunekit: ${errorMessage(e)}\n`);
+    if (process.env.PRUNEKIT_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+    return e instanceof CliError ? e.exitCode : 1;
+  }
+}

@@ -1,0 +1,42 @@
+// Model folders as benchmarks-mteb encoders: tensor-core's SentenceEncoder behind the Encoder
+// interface. Commands receive a loader, so tests can pass a fake encoder.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Encoder } from '@prunekit/benchmarks-mteb';
+import { initBackend, SentenceEncoder } from '@prunekit/tensor-core';
+import { CliError } from './errors.js';
+
+export interface LoadEncoderOptions {
+  /** Texts per forward pass. */
+  batchSize: number;
+  /** Name in results (default: the folder name). */
+  name?: string;
+  /** Where backend warnings go. */
+  warn: (line: string) => void;
+}
+
+export type LoadedEncoder = Encoder & { dispose?: () => void };
+export type EncoderLoader = (dir: string, options: LoadEncoderOptions) => Promise<LoadedEncoder>;
+
+/** Checks that a model folder exists and has a config.json (a clear error instead of a stack). */
+export function checkModelDir(dir: string, flag = '--model'): string {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new CliError(`${flag} ${dir}: no such folder`);
+  if (!fs.existsSync(path.join(abs, 'config.json'))) throw new CliError(`${flag} ${dir}: not a model folder (no config.json)`);
+  return abs;
+}
+
+/** Loads a HF / sentence-transformers folder on the native backend (or the pure-JS fallback). */
+export const loadModelEncoder: EncoderLoader = async (dir, options) => {
+  const abs = checkModelDir(dir);
+  await initBackend({ warn: options.warn });
+  const se = await SentenceEncoder.load(abs, options.name ? { name: options.name } : {});
+  return {
+    name: se.name,
+    fingerprint: se.fingerprint,
+    encode: (texts) => se.encode(texts, { batchSize: options.batchSize }),
+    dispose: () => {
+      se.model.dispose();
+    },
+  };
+};
