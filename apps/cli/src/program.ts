@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
 import { registerTasks } from './commands/tasks.js';
+import { registerPrune } from './commands/prune.js';
+import { registerDemo } from './commands/demo.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -13,6 +15,8 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerInfo,
   registerTasks,
   registerEval,
+  registerPrune,
+  registerDemo,
 ];
 
 /**
