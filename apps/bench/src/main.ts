@@ -1,9 +1,4 @@
 #!/usr/bin/env node
-import { buildBenchProgram } from './program.js';
+import { run } from './run.js';
 
-buildBenchProgram()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    console.error(`prunekit-bench: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+process.exitCode = await run(process.argv.slice(2));

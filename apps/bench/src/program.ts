@@ -1,13 +1,32 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
+import { registerReport } from './commands/report.js';
+import { registerRun } from './commands/run.js';
+import { registerSuites } from './commands/suites.js';
+import { benchContext, type BenchContext } from './context.js';
 
 const require = createRequire(import.meta.url);
 const version = (require('../package.json') as { version: string }).version;
 
-/** The `prunekit-bench` command tree. Suites register here as the methods land. */
-export function buildBenchProgram(): Command {
-  return new Command('prunekit-bench')
-    .description('Run method x sparsity x task benchmark matrices and write results/ and a report.')
+const COMMANDS: ((program: Command, ctx: BenchContext) => void)[] = [
+  registerRun,
+  registerReport,
+  registerSuites,
+];
+
+/** The `prunekit-bench` command tree (commander never exits the process; run() maps errors to a status). */
+export function buildBenchProgram(overrides: Partial<BenchContext> = {}): Command {
+  const ctx = benchContext(overrides);
+  const program = new Command('prunekit-bench')
+    .description('Run benchmark suites over models and write results/ and a report.')
     .version(version)
-    .showHelpAfterError();
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => { ctx.io.out(s); },
+      writeErr: (s) => { ctx.io.err(s); },
+      outputError: (s, write) => { write(s.replace(/^error: /, 'prunekit-bench: ')); },
+    })
+    .showHelpAfterError('(add --help for usage)');
+  for (const register of COMMANDS) register(program, ctx);
+  return program;
 }

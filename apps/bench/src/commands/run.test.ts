@@ -1,0 +1,169 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { memoryIo } from '@prunekit/cli';
+import { fakeLoader, listFiles, writeSyntheticTasks } from '../../../cli/src/test-support/synthetic.js';
+import { buildBenchProgram } from '../program.js';
+import { run } from '../run.js';
+import { SuiteRegistry, evalKind } from '../suites/index.js';
+import type { SuiteKind } from '../suites/index.js';
+
+function modelDirs(root: string, ...names: string[]): string[] {
+  return names.map((n) => {
+    const d = path.join(root, n);
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'config.json'), '{}');
+    return d;
+  });
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = fs.existsSync(CHROMIUM);
+if (!haveChromium) {
+  const reason = `${CHROMIUM} is absent (apt-get install -y chromium)`;
+  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
+  console.warn(`skipping the report rendering test: ${reason}`);
+}
+
+describe('prunekit-bench run (fake encoders, synthetic tasks)', () => {
+  const syn = writeSyntheticTasks();
+  const out = path.join(syn.root, 'bench');
+  const models = modelDirs(syn.root, 'dense', 'pruned-50');
+  const io = memoryIo();
+  const loader = fakeLoader();
+  const ran = buildBenchProgram({ io, loadEncoder: loader }).parseAsync(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', models.join(','), '--data-root', syn.dataRoot, '--out', out], { from: 'user' });
+
+  it('writes results in MTEB layout for every model, report.md and report.html', async () => {
+    await ran;
+    const files = listFiles(out);
+    for (const m of ['dense', 'pruned-50']) for (const t of syn.names) expect(files).toContain(`results/${m}/${m}-v1/${t}.json`);
+    expect(files).toContain('report.md');
+    expect(files).toContain('report.html');
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/^# prunekit-bench: suite toy$/m);
+    expect(md).toMatch(/^\| dense \| dense-v1 \| 6 \| \d+\.\d \|$/m);
+    expect(md).toMatch(/^Total wall time: \d+\.\d s\.$/m);
+    expect(md).toMatch(/^\| task \| type \| domain \| metric \| dense \(dense-v1\) \| pruned-50 \(pruned-50-v1\) \|$/m);
+    expect(md).toMatch(/^\| ToyPairs \| pair-classification \| toy \| max_ap \| \d+\.\d\d \| \d+\.\d\d \|$/m);
+    const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+    expect(html).toContain('vegaEmbed');
+    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(io.stdout).toContain('| ToyRetrieval | retrieval | toy | ndcg_at_10 |');
+    expect(io.stdout).toMatch(/12 results, 2 models, wall time/);
+    expect(io.stderr).toContain('dense [1/6] ToyRetrieval: started');
+    expect(loader.loaded.map((e) => e.disposed)).toEqual([true, true]);
+  });
+
+  it('report re-renders Markdown and HTML from the stored results', async () => {
+    await ran;
+    const md = path.join(syn.root, 'again.md');
+    const html = path.join(syn.root, 'again.html');
+    const io2 = memoryIo();
+    expect(await run(['report', '--results', path.join(out, 'results'), '--out', md, '--title', 'Again'], { io: io2 })).toBe(0);
+    expect(await run(['report', '--results', path.join(out, 'results'), '--out', html], { io: io2 })).toBe(0);
+    expect(io2.stdout).toBe(`${md}: 12 results, 2 models\n${html}: 12 results, 2 models\n`);
+    const text = fs.readFileSync(md, 'utf8');
+    expect(text).toMatch(/^# Again$/m);
+    // the scores table is the same as the run's own report
+    const table = (s: string): string => s.slice(s.indexOf('## Main scores'), s.indexOf('\n\n', s.indexOf('| task |')));
+    expect(table(text)).toBe(table(fs.readFileSync(path.join(out, 'report.md'), 'utf8')));
+    expect(fs.readFileSync(html, 'utf8')).toContain('<title>prunekit-bench report</title>');
+  });
+
+  it.skipIf(!haveChromium)('report.html draws its three charts in headless Chromium', async () => {
+    await ran;
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-chromium-'));
+    try {
+      const dom = execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', `file://${path.join(out, 'report.html')}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
+      expect(/<body[^>]*data-chart-error="([^"]*)"/.exec(dom)?.[1]).toBeUndefined();
+      expect(/<body[^>]*data-charts-rendered="(\d+)"/.exec(dom)?.[1]).toBe('3');
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('prunekit-bench run options and errors', () => {
+  it('--quick runs fewer repetitions under distinct task names and says so in the report', async () => {
+    const syn = writeSyntheticTasks();
+    const out = path.join(syn.root, 'quick');
+    const io = memoryIo();
+    expect(await run(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', modelDirs(syn.root, 'm')[0]!, '--data-root', syn.dataRoot, '--out', out, '--quick'], { io, loadEncoder: fakeLoader() })).toBe(0);
+    const names = listFiles(path.join(out, 'results')).filter((f) => !f.endsWith('model_meta.json')).map((f) => path.basename(f, '.json'));
+    expect(names.sort()).toEqual(['ToyClassification-quick', 'ToyClustering-quick', 'ToyPairs', 'ToyReranking', 'ToyRetrieval', 'ToySTS']);
+    const cls = JSON.parse(fs.readFileSync(path.join(out, 'results', 'm', 'm-v1', 'ToyClassification-quick.json'), 'utf8'));
+    expect(cls.scores.test[0].scores_per_experiment).toHaveLength(2); // the task's own 2 (already ≤ 3)
+    const clu = JSON.parse(fs.readFileSync(path.join(out, 'results', 'm', 'm-v1', 'ToyClustering-quick.json'), 'utf8'));
+    expect(clu.scores.test[0].v_measures).toHaveLength(2);
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/^# prunekit-bench: suite toy \(quick\)$/m);
+    expect(md).toContain('- quick: classification and clustering tasks run 3 repetitions (experiments / subsets) instead of 10, on all of their data, as ToyClassification-quick, ToyClustering-quick; the other tasks are unchanged.');
+  });
+
+  it('a failing task is listed in report.md, the other results are kept, exit status 1', async () => {
+    const syn = writeSyntheticTasks();
+    fs.writeFileSync(path.join(syn.dataRoot, 'toy_sts', 'test.jsonl'), '{"sentence1": "a", "sentence2": "b", "score": 1}\n{oops\n');
+    const out = path.join(syn.root, 'fail');
+    const io = memoryIo();
+    expect(await run(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', modelDirs(syn.root, 'm')[0]!, '--data-root', syn.dataRoot, '--out', out], { io, loadEncoder: fakeLoader() })).toBe(1);
+    expect(io.stderr).toMatch(/prunekit-bench: 1 task runs failed \(m\/ToySTS\); see report\.md\n$/);
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/^- m \/ ToySTS: .*toy_sts\/test\.jsonl:2: malformed JSON line/m);
+    expect(listFiles(path.join(out, 'results')).filter((f) => f.endsWith('.json'))).toHaveLength(6); // 5 tasks + model_meta
+  });
+
+  it.each([
+    [['--suite', 'nope'], /^prunekit-bench: unknown suite "nope" \(known: /],
+    [['--suite', 'toy', '--models', '/no/such/model'], /^prunekit-bench: --models \/no\/such\/model: no such folder\n$/],
+    [['--suite', 'toy', '--data-root', '/no/such/data'], /^prunekit-bench: --data-root \/no\/such\/data: no such folder\n$/],
+  ])('bad input %j: one line, exit status 1', async (args, message) => {
+    const syn = writeSyntheticTasks();
+    const [model] = modelDirs(syn.root, 'm');
+    const base: Record<string, string> = { '--suite': 'toy', '--models': model!, '--data-root': syn.dataRoot };
+    for (let i = 0; i < args.length; i += 2) base[args[i]!] = args[i + 1]!;
+    const io = memoryIo();
+    expect(await run(['run', ...Object.entries(base).flat(), '--tasks-dir', syn.tasksDir, '--out', path.join(syn.root, 'o')], { io, loadEncoder: fakeLoader() })).toBe(1);
+    expect(io.stderr).toMatch(message);
+    expect(fs.existsSync(path.join(syn.root, 'o'))).toBe(false);
+  });
+
+  it('report: bad file name or empty results are errors', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-bench-'));
+    const io = memoryIo();
+    expect(await run(['report', '--results', dir, '--out', path.join(dir, 'r.pdf')], { io })).toBe(1);
+    expect(await run(['report', '--results', dir, '--out', path.join(dir, 'r.md')], { io })).toBe(1);
+    expect(io.stderr).toBe(`prunekit-bench: --out ${path.join(dir, 'r.pdf')}: expected a .md or .html file name\nprunekit-bench: --results ${dir}: no task results found\n`);
+  });
+});
+
+describe('suite registry', () => {
+  it('lists the eval suites (built-in and --tasks-dir) and takes new kinds', async () => {
+    const syn = writeSyntheticTasks();
+    const io = memoryIo();
+    await buildBenchProgram({ io }).parseAsync(['suites', '--json', '--tasks-dir', syn.tasksDir], { from: 'user' });
+    const list = JSON.parse(io.stdout) as { name: string; kind: string }[];
+    expect(list.filter((s) => s.kind === 'eval').map((s) => s.name).sort()).toEqual(['all', 'chemistry', 'finance', 'general', 'science', 'toy']);
+
+    // a method's kind registers its own suites; a name two kinds share needs kind:name
+    const seen: string[] = [];
+    const demo: SuiteKind = {
+      name: 'demo',
+      description: 'a kind added by another package',
+      suites: () => [
+        { name: 'toy', kind: 'demo', description: 'shadows eval:toy', run: (ctx) => { seen.push(...ctx.models); return Promise.resolve({ results: [], models: [], failures: [], notes: ['demo ran'] }); } },
+      ],
+    };
+    const suites = new SuiteRegistry().register(evalKind).register(demo);
+    const [model] = modelDirs(syn.root, 'm');
+    const io2 = memoryIo();
+    const args = ['--tasks-dir', syn.tasksDir, '--models', model!, '--data-root', syn.dataRoot, '--out', path.join(syn.root, 'demo')];
+    expect(await run(['run', '--suite', 'toy', ...args], { io: io2, suites })).toBe(1);
+    expect(io2.stderr).toBe('prunekit-bench: suite "toy" is offered by several kinds (eval:toy, demo:toy); name one of them\n');
+    expect(await run(['run', '--suite', 'demo:toy', ...args], { io: io2, suites })).toBe(0);
+    expect(seen).toEqual([model]);
+    expect(fs.readFileSync(path.join(syn.root, 'demo', 'report.md'), 'utf8')).toContain('- demo ran');
+    expect(() => new SuiteRegistry().register(evalKind).register(evalKind)).toThrow('suite kind "eval" is registered twice');
+  });
+});

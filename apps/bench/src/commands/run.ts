@@ -1,0 +1,71 @@
+// `prunekit-bench run`: one suite over a list of models; writes <out>/results (MTEB layout),
+// <out>/report.md and <out>/report.html.
+import path from 'node:path';
+import type { Command } from 'commander';
+import { aggregateTable } from '@prunekit/benchmarks-mteb';
+import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli';
+import type { BenchContext } from '../context.js';
+import { writeHtmlReport, writeMarkdownReport } from '../report.js';
+
+interface RunOptions {
+  suite: string;
+  models: string[];
+  dataRoot: string;
+  out: string;
+  quick?: boolean;
+  cache?: string | false;
+  batchSize: number;
+  tasksDir?: string[];
+  title?: string;
+}
+
+export function registerRun(program: Command, ctx: BenchContext): void {
+  program
+    .command('run')
+    .description('run a suite over models; writes <out>/results/, <out>/report.md and <out>/report.html')
+    .requiredOption('--suite <name>', 'suite to run (`prunekit-bench suites` lists them)')
+    .requiredOption('--models <dirs>', 'comma-separated model folders (repeatable)', collectList)
+    .requiredOption('--data-root <dir>', 'datasets root')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--quick', 'a faster, smaller run (the suite says in the report what it reduced)')
+    .option('--cache <dir>', 'embedding cache folder (default: <out>/cache/embeddings)')
+    .option('--no-cache', 'do not cache embeddings')
+    .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
+    .option('--tasks-dir <dir>', 'also read task files (and suites/) from this folder; repeatable', collect)
+    .option('--title <text>', 'report title')
+    .action(async (opts: RunOptions) => {
+      const { io } = ctx;
+      const suite = ctx.suites.get(opts.suite, { tasksDirs: opts.tasksDir ?? [] });
+      checkDataRoot(opts.dataRoot);
+      if (opts.models.length === 0) throw new CliError('--models: give at least one model folder');
+      const models = opts.models.map((m) => checkModelDir(m, '--models'));
+      const out = path.resolve(opts.out);
+      const t0 = performance.now();
+      const outcome = await suite.run({
+        io,
+        loadEncoder: ctx.loadEncoder,
+        models,
+        dataRoot: path.resolve(opts.dataRoot),
+        outDir: out,
+        resultsDir: path.join(out, 'results'),
+        cacheDir: opts.cache === false ? undefined : path.resolve(opts.cache ?? path.join(out, 'cache', 'embeddings')),
+        batchSize: opts.batchSize,
+        quick: opts.quick ?? false,
+        tasksDirs: opts.tasksDir ?? [],
+      });
+      const wallTime = (performance.now() - t0) / 1000;
+      const meta = {
+        title: opts.title ?? `prunekit-bench: suite ${suite.name}${opts.quick ? ' (quick)' : ''}`,
+        models: outcome.models,
+        notes: outcome.notes,
+        failures: outcome.failures,
+        wallTime,
+      };
+      writeMarkdownReport(path.join(out, 'report.md'), outcome.results, meta);
+      writeHtmlReport(path.join(out, 'report.html'), outcome.results, meta);
+      io.out(outcome.results.length > 0 ? aggregateTable(outcome.results) : '(no results)\n');
+      io.out(`\n${outcome.results.length} results, ${outcome.models.length} models, wall time ${wallTime.toFixed(1)} s\n`);
+      io.out(`report: ${path.join(out, 'report.md')}, ${path.join(out, 'report.html')}\n`);
+      if (outcome.failures.length > 0) throw new CliError(`${outcome.failures.length} task runs failed (${outcome.failures.map((f) => `${f.model}/${f.task}`).join(', ')}); see report.md`);
+    });
+}

@@ -1,0 +1,71 @@
+// The eval kind: every benchmarks-mteb suite (built-in and from --tasks-dir) as a bench suite that
+// evaluates each model folder as it is.
+import { validateTask, type TaskDefinition } from '@prunekit/benchmarks-mteb';
+import { runEvaluation, taskRegistry } from '@prunekit/cli';
+import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
+
+/** Repetitions in quick mode (of MTEB's 10): classification experiments and clustering subsets. */
+export const QUICK_REPEATS = 3;
+
+/**
+ * The quick variant of a task: the same data (nothing subsampled) with fewer repetitions, under a
+ * distinct name (`<Task>-quick`) so its results never mix with full runs. Other task types are
+ * unchanged.
+ */
+export function quickTask(task: TaskDefinition): TaskDefinition {
+  const key = task.type === 'classification' ? 'nExperiments' : task.type === 'clustering' ? 'nSubsets' : null;
+  if (key === null) return task;
+  const current = typeof task.options[key] === 'number' ? (task.options[key] as number) : 10;
+  const n = Math.min(current, QUICK_REPEATS);
+  const { source, ...def } = task;
+  return validateTask({ ...def, name: `${task.name}-quick`, description: `${task.description ?? task.name} Quick variant: ${key} ${n} (of ${current}).`, options: { ...task.options, [key]: n } }, `${source ?? task.name} (quick)`);
+}
+
+async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<BenchOutcome> {
+  const registry = taskRegistry(ctx.tasksDirs);
+  const full = registry.suiteTasks(suiteName);
+  const tasks = ctx.quick ? full.map(quickTask) : full;
+  const outcome: BenchOutcome = { results: [], models: [], failures: [], notes: [] };
+  if (ctx.quick) {
+    const changed = tasks.filter((t, i) => t !== full[i]).map((t) => t.name);
+    outcome.notes.push(`quick: classification and clustering tasks run ${QUICK_REPEATS} repetitions (experiments / subsets) instead of 10, on all of their data, as ${changed.join(', ') || 'no tasks'}; the other tasks are unchanged.`);
+  }
+  for (const dir of ctx.models) {
+    const t0 = performance.now();
+    const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
+    try {
+      ctx.io.err(`prunekit-bench: ${encoder.name} (${encoder.fingerprint}) on suite ${suiteName}, ${tasks.length} tasks\n`);
+      const run = await runEvaluation(ctx.io, encoder, tasks, {
+        datasetsRoot: ctx.dataRoot,
+        outputDir: ctx.resultsDir,
+        ...(ctx.cacheDir ? { cacheDir: ctx.cacheDir } : {}),
+        chunkSize: Math.max(256, ctx.batchSize),
+        keepGoing: true,
+        label: encoder.name,
+        prefix: 'prunekit-bench',
+      });
+      outcome.results.push(...run.results);
+      outcome.failures.push(...run.failures.map((f) => ({ model: encoder.name, task: f.task, error: f.error.message })));
+      outcome.models.push({ path: dir, name: encoder.name, fingerprint: encoder.fingerprint, wallTime: (performance.now() - t0) / 1000 });
+    } finally {
+      encoder.dispose?.();
+    }
+  }
+  return outcome;
+}
+
+export const evalKind: SuiteKind = {
+  name: 'eval',
+  description: 'evaluate each model folder as it is on a benchmarks-mteb suite',
+  suites({ tasksDirs }) {
+    return taskRegistry(tasksDirs)
+      .listSuites()
+      .map((s): BenchSuite => ({
+        name: s.name,
+        kind: 'eval',
+        description: `${s.description ?? s.name} (${s.tasks.length} tasks: ${s.tasks.join(', ')})`,
+        run: (ctx) => runEvalSuite(s.name, ctx),
+      }));
+  },
+};
+

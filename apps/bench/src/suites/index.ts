@@ -1,0 +1,13 @@
+// The suites prunekit-bench knows. A method's suites (gaprune, smp, finegates) live in their own
+// file in this folder and add one line below.
+import { evalKind } from './eval.js';
+import { SuiteRegistry } from './registry.js';
+
+export function defaultSuiteRegistry(): SuiteRegistry {
+  return new SuiteRegistry()
+    .register(evalKind);
+}
+
+export { SuiteRegistry } from './registry.js';
+export { evalKind, quickTask, QUICK_REPEATS } from './eval.js';
+export type { BenchOutcome, BenchRunContext, BenchSuite, ModelRun, SuiteKind } from './types.js';
