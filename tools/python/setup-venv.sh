@@ -11,6 +11,9 @@ if [ -x "$venv/bin/python" ] && check; then
 fi
 echo "[setup-venv] creating $venv"
 "$py" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 1 -r "$here/requirements.txt"
+# machines without internet but with a local index print a retry warning per package for the
+# unreachable default index: filter those lines, keep everything else (and pip's exit status)
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 1 -r "$here/requirements.txt" 2>&1 \
+  | { grep -vE "Retrying \(Retry|is ignored: it is neither a file nor a directory" || true; }
 check || { echo "[setup-venv] error: the reference stack does not import after install" >&2; exit 1; }
 "$venv/bin/python" -c 'import torch, transformers; print("[setup-venv] ready: torch", torch.__version__, "transformers", transformers.__version__)'
