@@ -1,1 +1,21 @@
-export {};
+// @prunekit/mask-smp: Static Model Pruning (learned Top-v masks over frozen weights) and its
+// baselines (movement pruning, magnitude pruning with fine-tuning, dense fine-tuning).
+export { keepCount, kthLargest, topVMask, packBits, unpackBits } from './topv.js';
+export { steMaskedWeight } from './ste.js';
+export { allocateKeep, scoreMass, smpSFractions } from './allocate.js';
+export type { Allocation, AllocMatrix } from './allocate.js';
+export { keepSchedule, regulariserWeight } from './schedule.js';
+export type { KeepScheduleOptions } from './schedule.js';
+export { TASKS, resolveTask, checkTemplate } from './tasks.js';
+export type { TaskSpec, Metric } from './tasks.js';
+export { loadExamples, encodeExamples, resolveLabelWords, makeBatch, disposeBatch, HEAD_VARIANTS } from './data.js';
+export type { Example, EncodedExample, HeadVariant, LabelWords, TensorBatch, LoadOptions as ExampleLoadOptions, EncodeOptions } from './data.js';
+export { labelWordLogits } from './head.js';
+export { classificationScores, matthewsCorrcoef, mainScore } from './metrics.js';
+export type { Scores } from './metrics.js';
+export { trainMethod, evaluate, teacherLogits, PRUNE_METHODS } from './train.js';
+export type { PruneMethod, TrainConfig, TrainData, TrainResult, TrainHooks, StepLog, EvalLog } from './train.js';
+export { saveBitMasks, loadBitMasks, BITMASK_FILE, MANIFEST_FILE } from './maskio.js';
+export type { BitMaskEntry, BitMaskManifest } from './maskio.js';
+export { runSmp, teacherFolder } from './run.js';
+export type { RunOptions, RunResult } from './run.js';

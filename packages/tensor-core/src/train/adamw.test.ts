@@ -90,6 +90,16 @@ describe('AdamW', () => {
     expect(run(0)).toEqual(straight);
   });
 
+  it('frees all its tensors on dispose (creating optimizers per run does not grow memory)', () => {
+    const w = tf.variable(tf.ones([4, 3]), true, 'adamw-dispose-w');
+    const before = tf.memory().numTensors;
+    const opt = new AdamW({ w });
+    expect(tf.memory().numTensors).toBe(before + 2);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    w.dispose();
+  });
+
   it('rejects unknown names, wrong shapes, non-float variables and bad hyperparameters', () => {
     const a = tf.variable(tf.zeros([2]), true, 'adamw-test-e');
     const opt = new AdamW({ a });

@@ -82,8 +82,8 @@ export class AdamW {
       this.slots.set(name, {
         name,
         param,
-        m: tf.variable(tf.zeros(param.shape, 'float32'), false, `adamw${id}/${name}/m`),
-        v: tf.variable(tf.zeros(param.shape, 'float32'), false, `adamw${id}/${name}/v`),
+        m: zeroVariable(param.shape, `adamw${id}/${name}/m`),
+        v: zeroVariable(param.shape, `adamw${id}/${name}/v`),
         decay: this.weightDecay > 0 && !noDecay(name),
         step: 0,
       });
@@ -210,6 +210,14 @@ export class AdamW {
     this.lastNorm?.dispose();
     this.lastNorm = null;
   }
+}
+
+/** A non-trainable zero variable; the initial tensor is freed (tf.variable keeps its own handle). */
+function zeroVariable(shape: readonly number[], name: string): tf.Variable {
+  const init = tf.zeros([...shape], 'float32');
+  const v = tf.variable(init, false, name);
+  init.dispose();
+  return v;
 }
 
 function arraysEqual(a: readonly number[], b: readonly number[]): boolean {
