@@ -85,7 +85,7 @@ export function suiteProgress(io: CliIo, options: SuiteProgressOptions): SuitePr
       if (e.stage === 'done') {
         const took = seconds(performance.now() - (started.get(e.task) ?? performance.now()));
         if (bar && barTask === e.task) {
-          bar.update({ stage: `done in ${took}` });
+          bar.update(bar.getTotal(), { stage: `done in ${took}` });
           stopBar();
         } else io.err(`${counter(e.task)}: done in ${took}\n`);
         return;
