@@ -1,0 +1,122 @@
+// Trained gates → a physically smaller model. The evaluation gates are folded into the weights
+// (W' = diag(z_r)·W·diag(z_c), b' = z_r ⊙ b with the trained biases), so a closed row/column is exactly
+// zero (bias included); tensor-core's planFromGates then removes every coupled group the folded model
+// does not use (heads / query-key dims / value dims with the attention output's columns, FFN neurons
+// with the down projection's columns, residual input features gathered away) and compact() builds the
+// model. Its outputs equal the gated model's evaluation outputs up to float rounding.
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  compact, layerLinearParameters, layerNames, planFromGates, EncoderModel,
+  type CompactionPlan, type LayerReport,
+} from '@prunekit/tensor-core';
+import type { FineGatesAdapter } from './adapters.js';
+
+/** A copy of the model whose gated linears carry the folded evaluation gates and trained biases. */
+export function foldGates(model: EncoderModel, adapter: FineGatesAdapter): EncoderModel {
+  const params = new Map<string, tf.Tensor>();
+  const gates = adapter.gates.evalGates();
+  try {
+    for (const [name, t] of model.params) {
+      const g = gates.get(name);
+      if (g) {
+        params.set(name, tf.tidy(() => tf.mul(tf.mul(t, tf.reshape(g.rows, [-1, 1])), tf.reshape(g.cols, [1, -1]))));
+        continue;
+      }
+      const b = adapter.biases.get(name);
+      if (b) {
+        const w = name.replace(/\.bias$/, '.weight');
+        params.set(name, tf.tidy(() => tf.mul(b, gates.get(w)!.rows)));
+        continue;
+      }
+      params.set(name, t.clone());
+    }
+  } catch (err) {
+    for (const t of params.values()) t.dispose();
+    throw err;
+  } finally {
+    for (const g of gates.values()) tf.dispose([g.rows, g.cols]);
+  }
+  return new EncoderModel(model.config, params, model.prefix);
+}
+
+export interface LayerRemoval extends LayerReport {
+  /** attention + FFN linear parameters (weights and biases) before and after compaction */
+  paramsBefore: number;
+  paramsAfter: number;
+  removed: number;
+  /** gated weights in closed rows/columns (some, e.g. rows writing the residual stream, stay as zeros) */
+  gatedOff: number;
+}
+
+export interface RemovalReport {
+  layers: LayerRemoval[];
+  /** all parameters of the model before / after */
+  totalBefore: number;
+  totalAfter: number;
+  /** attention + FFN linear parameters before / after */
+  linearBefore: number;
+  linearAfter: number;
+  /** removed / linearBefore */
+  linearRemovedFraction: number;
+  /** removed / totalBefore */
+  totalRemovedFraction: number;
+}
+
+function layerParams(model: EncoderModel, l: number): number {
+  let n = 0;
+  for (const k of Object.values(layerNames(model.prefix, l).linear)) n += (model.params.get(k.weight)?.size ?? 0) + (model.params.get(k.bias)?.size ?? 0);
+  return n;
+}
+
+export interface CompactResult {
+  model: EncoderModel;
+  plan: CompactionPlan;
+  report: RemovalReport;
+}
+
+/** Gates → plan → smaller model, with the per-layer removal report. The source model is not changed. */
+export function compactGated(model: EncoderModel, adapter: FineGatesAdapter): CompactResult {
+  const folded = foldGates(model, adapter);
+  try {
+    const map = adapter.gates.gateMap();
+    const plan = planFromGates(folded, map);
+    const small = compact(folded, plan);
+    const gatedOff = new Map<number, number>();
+    for (const s of adapter.gates.specs) {
+      const g = map.get(s.name)!;
+      const openR = g.rows!.reduce((a, x) => a + x, 0);
+      const openC = g.cols!.reduce((a, x) => a + x, 0);
+      gatedOff.set(s.layer, (gatedOff.get(s.layer) ?? 0) + s.rows * s.cols - openR * openC);
+    }
+    const layers: LayerRemoval[] = plan.report.perLayer.map((r) => {
+      const before = layerParams(model, r.layer);
+      const after = layerParams(small, r.layer);
+      return { ...r, paramsBefore: before, paramsAfter: after, removed: before - after, gatedOff: gatedOff.get(r.layer) ?? 0 };
+    });
+    const linearBefore = layerLinearParameters(model);
+    const linearAfter = layerLinearParameters(small);
+    const totalBefore = model.numParameters();
+    const totalAfter = small.numParameters();
+    return {
+      model: small, plan,
+      report: {
+        layers, totalBefore, totalAfter, linearBefore, linearAfter,
+        linearRemovedFraction: (linearBefore - linearAfter) / linearBefore,
+        totalRemovedFraction: (totalBefore - totalAfter) / totalBefore,
+      },
+    };
+  } finally {
+    folded.dispose();
+  }
+}
+
+/** A Markdown table of a removal report. */
+export function formatRemoval(r: RemovalReport): string {
+  const lines = ['| layer | heads removed | q/k dims | v dims | FFN neurons | input features gathered | linear params before | after | removed | gated-off weights |', '|---:|---|---:|---:|---:|---|---:|---:|---:|---:|'];
+  for (const l of r.layers) {
+    const inputs = Object.entries(l.inputFeaturesRemoved).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
+    lines.push(`| ${l.layer} | ${l.headsRemoved.join(', ') || '-'} | ${l.qkDimsRemoved} | ${l.vDimsRemoved} | ${l.neuronsRemoved} | ${inputs} | ${l.paramsBefore} | ${l.paramsAfter} | ${l.removed} | ${l.gatedOff} |`);
+  }
+  lines.push('', `Attention + FFN parameters: ${r.linearBefore} → ${r.linearAfter} (${(100 * r.linearRemovedFraction).toFixed(2)}% removed); whole model ${r.totalBefore} → ${r.totalAfter} (${(100 * r.totalRemovedFraction).toFixed(2)}%).`);
+  return lines.join('\n');
+}

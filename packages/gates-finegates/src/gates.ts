@@ -1,0 +1,289 @@
+// GateSet: FineGates' row and column gates of every gated linear, keyed by the linear's HF weight name.
+// Parameters θ are tf.Variables (trainable); gate values come from regulariser.ts. Saved as safetensors
+// (`<weight name>.gate_rows` [out], `<weight name>.gate_cols` [in], the θ values) + a JSON manifest.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  createRng, prunableParameters, readSafetensors, writeSafetensors, writeJsonAtomic, toFloat32, DEFAULT_POLICY,
+  type EncoderModel, type GateMap, type MatrixKind, type PrunablePolicy, type Rng, type Seed, type HostTensor,
+} from '@prunekit/tensor-core';
+import { evalGate, GATE_DEFAULTS, openProbability, sparsityRegulariser, trainingGate, type RegulariserTerm } from './regulariser.js';
+
+export interface GateSpec {
+  /** HF weight name of the gated linear */
+  name: string;
+  layer: number;
+  kind: MatrixKind;
+  rows: number;
+  cols: number;
+}
+
+export interface GateSetOptions {
+  /** which linears get gates (default: Q, K, V, attention output, FFN up, FFN down of every layer) */
+  policy?: PrunablePolicy;
+  /** seed of the θ initialisation */
+  seed?: Seed;
+  initMean?: number;
+  initStd?: number;
+  noiseStd?: number;
+  regSigma?: number;
+}
+
+/** Gate values of one linear (tensors the caller disposes). */
+export interface GateValues {
+  rows: tf.Tensor1D;
+  cols: tf.Tensor1D;
+}
+
+export interface GateManifest {
+  format: 'prunekit-finegates-gates';
+  version: 1;
+  gates: GateSpec[];
+  noiseStd: number;
+  regSigma: number;
+  /** free-form: method settings, data, model fingerprint, results */
+  [key: string]: unknown;
+}
+
+export interface GateStats {
+  /** gated weights (Σ rows·cols) */
+  numel: number;
+  /** gated weights in a closed row or column at evaluation */
+  closedWeights: number;
+  /** closedWeights / numel */
+  sparsity: number;
+  /** expected fraction of gated weights removed: 1 − Σ numel·mean_rows P·mean_cols P / Σ numel */
+  expectedSparsity: number;
+  closedRows: number;
+  closedCols: number;
+}
+
+const ROW = '.gate_rows';
+const COL = '.gate_cols';
+
+export class GateSet {
+  readonly noiseStd: number;
+  readonly regSigma: number;
+
+  private constructor(
+    readonly specs: readonly GateSpec[],
+    /** θ of the row gates, by weight name */
+    readonly rowTheta: Map<string, tf.Variable>,
+    /** θ of the column gates, by weight name */
+    readonly colTheta: Map<string, tf.Variable>,
+    options: { noiseStd: number; regSigma: number },
+  ) {
+    this.noiseStd = options.noiseStd;
+    this.regSigma = options.regSigma;
+  }
+
+  /** Gates for the model's linears under the policy, θ ~ N(1, 0.1²) from a seeded generator. */
+  static create(model: EncoderModel, options: GateSetOptions = {}): GateSet {
+    const rng = createRng(options.seed ?? 0).fork('finegates-init');
+    const mean = options.initMean ?? GATE_DEFAULTS.initMean;
+    const std = options.initStd ?? GATE_DEFAULTS.initStd;
+    const specs = prunableParameters(model, options.policy ?? DEFAULT_POLICY).map((p) => ({ name: p.name, layer: p.layer, kind: p.kind, rows: p.shape[0], cols: p.shape[1] }));
+    const rows = new Map<string, tf.Variable>();
+    const cols = new Map<string, tf.Variable>();
+    for (const s of specs) {
+      rows.set(s.name, variable(rng.normalArray(s.rows, mean, std), s.name + ROW));
+      cols.set(s.name, variable(rng.normalArray(s.cols, mean, std), s.name + COL));
+    }
+    return new GateSet(specs, rows, cols, { noiseStd: options.noiseStd ?? GATE_DEFAULTS.noiseStd, regSigma: options.regSigma ?? GATE_DEFAULTS.regSigma });
+  }
+
+  /** Gates from θ values (host arrays), e.g. read from a file. */
+  static fromTheta(specs: readonly GateSpec[], theta: ReadonlyMap<string, { rows: Float32Array; cols: Float32Array }>, options: { noiseStd?: number; regSigma?: number } = {}): GateSet {
+    const rows = new Map<string, tf.Variable>();
+    const cols = new Map<string, tf.Variable>();
+    for (const s of specs) {
+      const t = theta.get(s.name);
+      if (!t) throw new Error(`gates: no θ for "${s.name}"`);
+      if (t.rows.length !== s.rows || t.cols.length !== s.cols) throw new Error(`gates: θ of "${s.name}" has ${t.rows.length} rows / ${t.cols.length} columns; expected ${s.rows} / ${s.cols}`);
+      rows.set(s.name, variable(t.rows, s.name + ROW));
+      cols.set(s.name, variable(t.cols, s.name + COL));
+    }
+    return new GateSet(specs, rows, cols, { noiseStd: options.noiseStd ?? GATE_DEFAULTS.noiseStd, regSigma: options.regSigma ?? GATE_DEFAULTS.regSigma });
+  }
+
+  get names(): string[] {
+    return this.specs.map((s) => s.name);
+  }
+
+  /** The trainable θ variables, keyed `<weight name>.gate_rows` / `.gate_cols`. */
+  variables(): Map<string, tf.Variable> {
+    const out = new Map<string, tf.Variable>();
+    for (const s of this.specs) {
+      out.set(s.name + ROW, this.rowTheta.get(s.name)!);
+      out.set(s.name + COL, this.colTheta.get(s.name)!);
+    }
+    return out;
+  }
+
+  /** Number of gate parameters (Σ rows + cols). */
+  numParameters(): number {
+    return this.specs.reduce((a, s) => a + s.rows + s.cols, 0);
+  }
+
+  /** Noise ε ~ N(0, σ²) for every gate, from a generator (tensors the caller disposes). */
+  sampleNoise(rng: Rng): Map<string, GateValues> {
+    const out = new Map<string, GateValues>();
+    for (const s of this.specs) {
+      out.set(s.name, { rows: tf.tensor1d(rng.normalArray(s.rows, 0, this.noiseStd)), cols: tf.tensor1d(rng.normalArray(s.cols, 0, this.noiseStd)) });
+    }
+    return out;
+  }
+
+  /** Training gates clamp(μ + ε + 0.5, 0, 1) for the given noise (differentiable in θ). */
+  trainingGates(noise: ReadonlyMap<string, GateValues>): Map<string, GateValues> {
+    const out = new Map<string, GateValues>();
+    for (const s of this.specs) {
+      const n = noise.get(s.name);
+      if (!n) throw new Error(`gates: no noise for "${s.name}"`);
+      out.set(s.name, { rows: trainingGate(this.rowTheta.get(s.name)!, n.rows) as tf.Tensor1D, cols: trainingGate(this.colTheta.get(s.name)!, n.cols) as tf.Tensor1D });
+    }
+    return out;
+  }
+
+  /** Evaluation gates clamp(μ + 0.5, 0, 1). */
+  evalGates(): Map<string, GateValues> {
+    const out = new Map<string, GateValues>();
+    for (const s of this.specs) out.set(s.name, { rows: evalGate(this.rowTheta.get(s.name)!) as tf.Tensor1D, cols: evalGate(this.colTheta.get(s.name)!) as tf.Tensor1D });
+    return out;
+  }
+
+  /** The regulariser without λ (optionally kurtosis-weighted; weights by weight name). */
+  regulariser(targetSparsity: number, kurtosis?: ReadonlyMap<string, { rows: tf.Tensor; cols: tf.Tensor }>): tf.Scalar {
+    const terms: RegulariserTerm[] = this.specs.map((s) => {
+      const k = kurtosis?.get(s.name);
+      const t: RegulariserTerm = { rowTheta: this.rowTheta.get(s.name)!, colTheta: this.colTheta.get(s.name)! };
+      if (k) {
+        t.rowWeights = k.rows;
+        t.colWeights = k.cols;
+      }
+      return t;
+    });
+    return sparsityRegulariser(terms, targetSparsity, this.regSigma);
+  }
+
+  /** Open (1) / closed (0) rows and columns at evaluation: the plan input of tensor-core's planFromGates. */
+  gateMap(): GateMap {
+    const out = new Map<string, { rows: Uint8Array; cols: Uint8Array }>();
+    const open = (v: tf.Variable): Uint8Array => {
+      const g = tf.tidy(() => evalGate(v)).dataSync();
+      return Uint8Array.from(g, (x) => (x > 0 ? 1 : 0));
+    };
+    for (const s of this.specs) out.set(s.name, { rows: open(this.rowTheta.get(s.name)!), cols: open(this.colTheta.get(s.name)!) });
+    return out;
+  }
+
+  /** Closed rows/columns and expected sparsity over the gated weights. */
+  stats(): GateStats {
+    let numel = 0;
+    let closed = 0;
+    let expectedKept = 0;
+    let closedRows = 0;
+    let closedCols = 0;
+    for (const s of this.specs) {
+      const { pr, pc, zr, zc } = tf.tidy(() => ({
+        pr: tf.mean(openProbability(this.rowTheta.get(s.name)!, this.regSigma)).dataSync()[0]!,
+        pc: tf.mean(openProbability(this.colTheta.get(s.name)!, this.regSigma)).dataSync()[0]!,
+        zr: evalGate(this.rowTheta.get(s.name)!).dataSync(),
+        zc: evalGate(this.colTheta.get(s.name)!).dataSync(),
+      }));
+      const openR = countOpen(zr);
+      const openC = countOpen(zc);
+      numel += s.rows * s.cols;
+      closed += s.rows * s.cols - openR * openC;
+      expectedKept += s.rows * s.cols * pr * pc;
+      closedRows += s.rows - openR;
+      closedCols += s.cols - openC;
+    }
+    return { numel, closedWeights: closed, sparsity: numel ? closed / numel : 0, expectedSparsity: numel ? 1 - expectedKept / numel : 0, closedRows, closedCols };
+  }
+
+  /** θ values on the host, by weight name. */
+  theta(): Map<string, { rows: Float32Array; cols: Float32Array }> {
+    const out = new Map<string, { rows: Float32Array; cols: Float32Array }>();
+    for (const s of this.specs) out.set(s.name, { rows: Float32Array.from(this.rowTheta.get(s.name)!.dataSync()), cols: Float32Array.from(this.colTheta.get(s.name)!.dataSync()) });
+    return out;
+  }
+
+  /** Sets θ from host values (e.g. a checkpoint). */
+  assign(theta: ReadonlyMap<string, { rows: Float32Array; cols: Float32Array }>): void {
+    for (const s of this.specs) {
+      const t = theta.get(s.name);
+      if (!t) throw new Error(`gates: no θ for "${s.name}"`);
+      tf.tidy(() => {
+        this.rowTheta.get(s.name)!.assign(tf.tensor1d(t.rows));
+        this.colTheta.get(s.name)!.assign(tf.tensor1d(t.cols));
+      });
+    }
+  }
+
+  /**
+   * Writes `<dir>/gates.safetensors` (θ as `<name>.gate_rows` / `.gate_cols`, F32; also the evaluation
+   * gates as `<name>.eval_rows` / `.eval_cols`) and `<dir>/gates.json` (manifest), each atomically.
+   */
+  save(dir: string, extra: Record<string, unknown> = {}): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const tensors = new Map<string, HostTensor>();
+    const ev = this.evalGates();
+    try {
+      for (const [name, t] of this.theta()) {
+        tensors.set(name + ROW, { dtype: 'F32', shape: [t.rows.length], data: t.rows });
+        tensors.set(name + COL, { dtype: 'F32', shape: [t.cols.length], data: t.cols });
+        const e = ev.get(name)!;
+        tensors.set(`${name}.eval_rows`, { dtype: 'F32', shape: [t.rows.length], data: Float32Array.from(e.rows.dataSync()) });
+        tensors.set(`${name}.eval_cols`, { dtype: 'F32', shape: [t.cols.length], data: Float32Array.from(e.cols.dataSync()) });
+      }
+    } finally {
+      for (const e of ev.values()) tf.dispose([e.rows, e.cols]);
+    }
+    const tmp = path.join(dir, `.gates.safetensors.${process.pid}.tmp`);
+    writeSafetensors(tmp, tensors, { format: 'prunekit-finegates' });
+    fs.renameSync(tmp, path.join(dir, 'gates.safetensors'));
+    const manifest: GateManifest = { format: 'prunekit-finegates-gates', version: 1, gates: [...this.specs], noiseStd: this.noiseStd, regSigma: this.regSigma, stats: this.stats(), ...extra };
+    writeJsonAtomic(path.join(dir, 'gates.json'), manifest);
+  }
+
+  /** Reads a folder written by save(). */
+  static load(dir: string): { gates: GateSet; manifest: GateManifest } {
+    const mf = path.join(dir, 'gates.json');
+    const sf = path.join(dir, 'gates.safetensors');
+    if (!fs.existsSync(mf) || !fs.existsSync(sf)) throw new Error(`${dir}: expected gates.json and gates.safetensors (written by GateSet.save)`);
+    const manifest = JSON.parse(fs.readFileSync(mf, 'utf8')) as GateManifest;
+    if ((manifest.format as string) !== 'prunekit-finegates-gates') throw new Error(`${mf}: not a FineGates gate manifest (format "${manifest.format as string}")`);
+    const { tensors } = readSafetensors(sf);
+    const theta = new Map<string, { rows: Float32Array; cols: Float32Array }>();
+    for (const s of manifest.gates) {
+      const r = tensors.get(s.name + ROW);
+      const c = tensors.get(s.name + COL);
+      if (!r || !c) throw new Error(`${sf}: missing ${s.name}${ROW} or ${s.name}${COL}`);
+      theta.set(s.name, { rows: toFloat32(r), cols: toFloat32(c) });
+    }
+    return { gates: GateSet.fromTheta(manifest.gates, theta, { noiseStd: manifest.noiseStd, regSigma: manifest.regSigma }), manifest };
+  }
+
+  dispose(): void {
+    for (const v of this.rowTheta.values()) v.dispose();
+    for (const v of this.colTheta.values()) v.dispose();
+    this.rowTheta.clear();
+    this.colTheta.clear();
+  }
+}
+
+let counter = 0;
+function variable(data: Float32Array, name: string): tf.Variable {
+  const t = tf.tensor1d(data);
+  const v = tf.variable(t, true, `finegates${counter++}/${name}`);
+  t.dispose();
+  return v;
+}
+
+function countOpen(z: ArrayLike<number>): number {
+  let n = 0;
+  for (let i = 0; i < z.length; i++) if (z[i]! > 0) n++;
+  return n;
+}

@@ -1,0 +1,248 @@
+// End to end: a model folder and a classification task → a trained adaptation (FineGates or a
+// baseline) → evaluation → for FineGates the compacted model → one atomic output folder:
+//   model/            FineGates: the compacted model (prunekit form); baselines: the adapted weights
+//   head.safetensors  the classification head (classifier.dense.*, classifier.out_proj.*)
+//   gates/            FineGates: gates.safetensors + gates.json
+//   report.json       settings, data, metrics, trainable parameters, removal per layer, losses
+//   report.md         the same for people
+// Training checkpoints go to a work folder (default <out>.work); rerunning the same command resumes.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  EncoderModel, loadModel, modelFingerprint, parsePolicy, saveCompacted, saveModel, Tokenizer, writeDirAtomic, writeJsonAtomic, writeSafetensors,
+  type HostTensor,
+} from '@prunekit/tensor-core';
+import { createAdapter, FineGatesAdapter, LoraAdapter, METHODS, OverrideAdapter, type Adapter, type Method } from './adapters.js';
+import { compactGated, formatRemoval, type RemovalReport } from './compact.js';
+import { disposeBatch, loadTask, makeBatch, tokenize, TASKS, type LoadedTask, type TaskSpec } from './data.js';
+import { ClassificationHead } from './head.js';
+import { classificationMetrics, predict, trainClassifier, type Metrics, type StepInfo } from './train.js';
+
+export interface RunGatesOptions {
+  /** HF model folder (with tokenizer) */
+  model: string;
+  /** a task of TASKS under dataRoot, or a TaskSpec whose files live in dataRoot/<name>/ */
+  task: string | TaskSpec;
+  dataRoot: string;
+  out: string;
+  method: Method;
+  /** FineGates target sparsity (default 0.4) */
+  sparsity?: number;
+  steps?: number;
+  batchSize?: number;
+  /** lr of the encoder-side variables (default 1e-3; full-ft 1e-4) */
+  lr?: number;
+  /** head lr (default 1e-3) */
+  headLr?: number;
+  /** FineGates gate lr (default: lr) */
+  gateLr?: number;
+  lambda?: number;
+  kurtosis?: boolean;
+  /** gated linears: attention+mlp (default), attention, mlp, or a list of kinds */
+  targets?: string;
+  loraRank?: number;
+  maxLength?: number;
+  maxTrain?: number;
+  maxTest?: number;
+  seed?: number;
+  workDir?: string;
+  checkpointEvery?: number;
+  /** a loaded task, when the caller already has it (bench) */
+  loaded?: LoadedTask;
+  onProgress?: (stage: string, done: number, total: number, detail?: string) => void;
+  /** keep the trained/compacted models in the result (the caller disposes them) */
+  keepModels?: boolean;
+}
+
+export interface RunGatesResult {
+  out: string;
+  method: Method;
+  task: string;
+  metrics: Metrics;
+  /** trainable parameters: encoder-side + head */
+  trainable: { adapter: number; head: number; total: number };
+  /** FineGates only */
+  removal?: RemovalReport;
+  /** FineGates only: max |logits(compacted) − logits(gated)| over the test set */
+  compactMaxDiff?: number;
+  /** FineGates only: gate statistics at the end */
+  gateStats?: ReturnType<FineGatesAdapter['gates']['stats']>;
+  losses: number[];
+  resumedFrom: number;
+  seconds: number;
+  dataNote: string;
+  /** with keepModels: the dense encoder, the compacted one (FineGates), tokenised test set */
+  models?: { dense: EncoderModel; compacted?: EncoderModel; full: EncoderModel; test: Awaited<ReturnType<typeof tokenize>>; padId: number };
+}
+
+export const DEFAULT_LR: Readonly<Record<Method, number>> = { finegates: 1e-3, lora: 1e-3, bitfit: 1e-3, 'full-ft': 1e-4 };
+
+function fingerprintOf(o: RunGatesOptions, modelFp: string): string {
+  const { onProgress: _p, loaded: _l, out: _o, workDir: _w, keepModels: _k, checkpointEvery: _c, ...rest } = o;
+  return JSON.stringify({ ...rest, task: typeof o.task === 'string' ? o.task : o.task.name, modelFp });
+}
+
+/** The encoder of a loaded folder without its MLM / classification head (shares the tensors). */
+export function encoderOf(full: EncoderModel): EncoderModel {
+  return new EncoderModel({ ...full.config, head: 'base' }, full.params, full.prefix);
+}
+
+export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
+  const t0 = performance.now();
+  if (!METHODS.includes(o.method)) throw new Error(`unknown method "${o.method as string}" (expected ${METHODS.join(', ')})`);
+  const sparsity = o.sparsity ?? 0.4;
+  if (o.method === 'finegates' && !(sparsity > 0 && sparsity < 1)) throw new Error(`--sparsity must be in (0, 1) (got ${sparsity})`);
+  const steps = o.steps ?? 300;
+  const batchSize = o.batchSize ?? 16;
+  const seed = o.seed ?? 0;
+  const maxLength = o.maxLength ?? 128;
+  const lr = o.lr ?? DEFAULT_LR[o.method];
+  const progress = o.onProgress ?? (() => undefined);
+  const taskName = typeof o.task === 'string' ? o.task : o.task.name;
+  if (typeof o.task === 'string' && !TASKS[o.task]) throw new Error(`unknown task "${o.task}" (known: ${Object.keys(TASKS).join(', ')})`);
+
+  const task = o.loaded ?? loadTask(o.dataRoot, o.task, { maxTrain: o.maxTrain ?? 4000, maxTest: o.maxTest ?? 1000, seed: 0 });
+  const full = loadModel(o.model);
+  const model = encoderOf(full);
+  let adapter: Adapter | null = null;
+  let head: ClassificationHead | null = null;
+  let compacted: EncoderModel | undefined;
+  let keep = false;
+  try {
+    const tokenizer = await Tokenizer.fromPretrained(o.model);
+    const padId = tokenizer.specialIds.pad ?? 0;
+    progress('tokenise', 0, 1);
+    const train = await tokenize(tokenizer, task.train, task.labels, maxLength);
+    const test = await tokenize(tokenizer, task.test, task.labels, maxLength);
+    progress('tokenise', 1, 1, `${train.size} train, ${test.size} test`);
+
+    adapter = createAdapter(o.method, model, {
+      targetSparsity: sparsity, seed, kurtosis: o.kurtosis ?? false,
+      ...(o.lambda !== undefined ? { lambda: o.lambda } : {}),
+      ...(o.targets ? { policy: parsePolicy(o.targets) } : {}),
+      ...(o.loraRank ? { loraRank: o.loraRank } : {}),
+    });
+    head = ClassificationHead.create(model.config.hiddenSize, task.labels.length, { seed, initStd: model.config.raw.initializer_range as number | undefined ?? 0.02 });
+    const fp = fingerprintOf(o, modelFingerprint(full));
+    const workDir = o.workDir ?? `${o.out}.work`;
+    const tr = trainClassifier(model, adapter, head, train, {
+      steps, batchSize, lr, headLr: o.headLr ?? 1e-3, ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), seed, padId,
+      checkpointDir: workDir, checkpointEvery: o.checkpointEvery ?? 50, fingerprint: fp,
+      onStep: (s: StepInfo) => {
+        const sp = s.expectedSparsity !== undefined ? ` expected sparsity ${(100 * s.expectedSparsity).toFixed(1)}% closed ${(100 * (s.closedSparsity ?? 0)).toFixed(1)}%` : '';
+        progress('train', s.step, s.steps, `loss ${s.loss.toFixed(4)} (task ${s.taskLoss.toFixed(4)}${s.regulariser ? `, reg ${s.regulariser.toFixed(4)}` : ''})${sp}`);
+      },
+    });
+
+    progress('evaluate', 0, 1);
+    const pred = predict(model, adapter, head, test, padId);
+    const metrics = classificationMetrics(pred, test.labels, task.labels.length);
+    progress('evaluate', 1, 1, `accuracy ${(100 * metrics.accuracy).toFixed(2)}%`);
+
+    let removal: RemovalReport | undefined;
+    let compactMaxDiff: number | undefined;
+    let gateStats: RunGatesResult['gateStats'];
+    if (adapter instanceof FineGatesAdapter) {
+      progress('compact', 0, 1);
+      const c = compactGated(model, adapter);
+      compacted = c.model;
+      removal = c.report;
+      gateStats = adapter.gates.stats();
+      compactMaxDiff = maxLogitDiff(model, adapter, c.model, head, test, padId);
+      progress('compact', 1, 1, `${(100 * removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed`);
+    }
+
+    const trainable = { adapter: adapter.numTrainable(), head: head.numParameters(), total: adapter.numTrainable() + head.numParameters() };
+    const seconds = (performance.now() - t0) / 1000;
+    const report = {
+      method: o.method, task: taskName, model: path.resolve(o.model), modelFingerprint: modelFingerprint(full),
+      settings: { sparsity: o.method === 'finegates' ? sparsity : null, steps, batchSize, lr, headLr: o.headLr ?? 1e-3, gateLr: o.method === 'finegates' ? (o.gateLr ?? lr) : null, lambda: o.method === 'finegates' ? (o.lambda ?? 50) : null, kurtosis: o.kurtosis ?? false, targets: o.targets ?? 'attention+mlp', maxLength, seed, weightDecay: 0, schedule: 'constant' },
+      data: { labels: task.labels, train: train.size, test: test.size, note: task.note },
+      metrics, trainable, gateStats: gateStats ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
+      losses: tr.losses, resumedFrom: tr.resumedFrom, seconds,
+    };
+    progress('save', 0, 1);
+    const a = adapter;
+    const h = head;
+    await writeDirAtomic(o.out, async (dir) => {
+      if (a instanceof FineGatesAdapter) {
+        await saveCompacted(compacted!, path.join(dir, 'model'), { companionsFrom: o.model });
+        a.gates.save(path.join(dir, 'gates'), { method: 'finegates', task: taskName, targetSparsity: sparsity, modelFingerprint: report.modelFingerprint });
+      } else {
+        await saveModel(full, path.join(dir, 'model'), { companionsFrom: o.model, override: adaptedWeight(a) });
+      }
+      const host = new Map<string, HostTensor>();
+      for (const [n, v] of h.params) host.set(n, { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
+      writeSafetensors(path.join(dir, 'head.safetensors'), host, { labels: JSON.stringify(task.labels) });
+      writeJsonAtomic(path.join(dir, 'report.json'), report);
+      fs.writeFileSync(path.join(dir, 'report.md'), reportMarkdown(report, removal));
+    });
+    fs.rmSync(workDir, { recursive: true, force: true });
+    progress('save', 1, 1, o.out);
+    const result: RunGatesResult = { out: o.out, method: o.method, task: taskName, metrics, trainable, losses: tr.losses, resumedFrom: tr.resumedFrom, seconds, dataNote: task.note };
+    if (removal) result.removal = removal;
+    if (compactMaxDiff !== undefined) result.compactMaxDiff = compactMaxDiff;
+    if (gateStats) result.gateStats = gateStats;
+    if (o.keepModels) {
+      keep = true;
+      result.models = { dense: model, full, test, padId, ...(compacted ? { compacted } : {}) };
+    }
+    return result;
+  } finally {
+    adapter?.dispose();
+    head?.dispose();
+    if (!keep) {
+      compacted?.dispose();
+      full.dispose();
+    }
+  }
+}
+
+/** Saving a baseline: the weights its view uses (merged LoRA, trained biases, fine-tuned weights). */
+function adaptedWeight(a: Adapter): (name: string, t: tf.Tensor) => tf.Tensor {
+  return (name, t) => {
+    if (a instanceof OverrideAdapter) return a.variables.get(name)?.clone() ?? t;
+    if (a instanceof LoraAdapter) {
+      const ab = a.lora.get(name);
+      return ab ? tf.tidy(() => tf.add(t, tf.matMul(ab.b, ab.a))) : t;
+    }
+    return t;
+  };
+}
+
+function maxLogitDiff(model: EncoderModel, adapter: FineGatesAdapter, small: EncoderModel, head: ClassificationHead, set: Awaited<ReturnType<typeof tokenize>>, padId: number): number {
+  let max = 0;
+  for (let i = 0; i < set.size; i += 64) {
+    const idx = Int32Array.from({ length: Math.min(64, set.size - i) }, (_, k) => i + k);
+    const b = makeBatch(set, idx, padId);
+    try {
+      const d = tf.tidy(() => {
+        const inputs = { inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds };
+        const g = head.forward(model.forward(inputs, { view: adapter.evalView() }).lastHiddenState);
+        const c = head.forward(small.forward(inputs).lastHiddenState);
+        return tf.max(tf.abs(tf.sub(g, c)));
+      });
+      max = Math.max(max, d.dataSync()[0]!);
+      d.dispose();
+    } finally {
+      disposeBatch(b);
+    }
+  }
+  return max;
+}
+
+function reportMarkdown(r: { method: string; task: string; metrics: Metrics; trainable: { adapter: number; head: number; total: number }; data: { note: string }; settings: Record<string, unknown>; compactMaxDiff: number | null; seconds: number }, removal?: RemovalReport): string {
+  const lines = [
+    `# ${r.method} on ${r.task}`, '',
+    `- accuracy ${(100 * r.metrics.accuracy).toFixed(2)}%, MCC ${r.metrics.mcc.toFixed(4)}, macro-F1 ${(100 * r.metrics.macroF1).toFixed(2)}%`,
+    `- trainable parameters: ${r.trainable.total} (${r.trainable.adapter} encoder-side + ${r.trainable.head} head)`,
+    `- data: ${r.data.note}`,
+    `- settings: ${JSON.stringify(r.settings)}`,
+    `- wall time ${r.seconds.toFixed(1)} s`,
+  ];
+  if (removal) {
+    lines.push(`- compacted model: max |logit difference| to the gated model ${r.compactMaxDiff?.toExponential(2)}`, '', '## Parameters removed per layer', '', formatRemoval(removal));
+  }
+  return `${lines.join('\n')}\n`;
+}
