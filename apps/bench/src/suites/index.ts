@@ -2,10 +2,12 @@
 // file in this folder and add one line below.
 import { evalKind } from './eval.js';
 import { SuiteRegistry } from './registry.js';
+import { smpKind } from './smp.js';
 
 export function defaultSuiteRegistry(): SuiteRegistry {
   return new SuiteRegistry()
-    .register(evalKind);
+    .register(evalKind)
+    .register(smpKind);
 }
 
 export { SuiteRegistry } from './registry.js';
