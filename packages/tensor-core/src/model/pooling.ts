@@ -31,8 +31,9 @@ export function pool(hidden: tf.Tensor3D, attentionMask: tf.Tensor2D, mode: Pool
       }
       case 'lasttoken': {
         // the last real token of each row (right padding)
-        const lengths = tf.sub(tf.sum(tf.cast(attentionMask, 'int32'), 1), 1);
-        const idx = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), seq), lengths);
+        // int32 throughout: a plain number operand would upcast the indices to float32
+        const lengths = tf.sub(tf.sum(tf.cast(attentionMask, 'int32'), 1), tf.scalar(1, 'int32'));
+        const idx = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(seq, 'int32')), lengths);
         return tf.gather(tf.reshape(hidden, [batch * seq, width]), idx) as tf.Tensor2D;
       }
     }
