@@ -5,6 +5,7 @@ import { registerTasks } from './commands/tasks.js';
 import { registerPrune } from './commands/prune.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSmp } from './commands/smp.js';
+import { registerFineGates } from './commands/finegates.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -19,6 +20,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerPrune,
   registerDemo,
   registerSmp,
+  registerFineGates,
 ];
 
 /**
