@@ -6,7 +6,7 @@
 // model. Its outputs equal the gated model's evaluation outputs up to float rounding.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  compact, layerLinearParameters, layerNames, planFromGates, EncoderModel,
+  compact, headLayout, layerLinearParameters, layerNames, planFromGates, EncoderModel,
   type CompactionPlan, type LayerReport,
 } from '@prunekit/tensor-core';
 import type { FineGatesAdapter } from './adapters.js';
@@ -74,12 +74,52 @@ export interface CompactResult {
   report: RemovalReport;
 }
 
+/**
+ * Gives every kept head of a layer the same number of query/key and of value dims (the layer's largest),
+ * by keeping back removed dims, lowest first. Those dims are zero in the folded model (or their constant
+ * value bias was to be folded: it then stays in the model instead), so the result is unchanged; the
+ * forward then runs all heads in one batched matmul instead of one head at a time, which matters at
+ * small batches where per-op overhead dominates.
+ */
+export function uniformHeads(plan: CompactionPlan): CompactionPlan {
+  const layers = plan.layers.map((lp, l) => {
+    if (lp.heads.length === 0) return lp;
+    const lay = headLayout(plan.shapes[l]!);
+    const maxQk = Math.max(...lp.heads.map((h) => h.qk.length));
+    const maxV = Math.max(...lp.heads.map((h) => h.v.length));
+    const readded = new Set<number>();
+    const pad = (kept: number[], size: number, target: number, onAdd: (d: number) => void): number[] => {
+      const set = new Set(kept);
+      for (let d = 0; d < size && set.size < target; d++) {
+        if (!set.has(d)) {
+          set.add(d);
+          onAdd(d);
+        }
+      }
+      return [...set].sort((a, b) => a - b);
+    };
+    const heads = lp.heads.map((h) => ({
+      head: h.head,
+      qk: pad(h.qk, lay.qkDims[h.head]!, maxQk, () => undefined),
+      v: pad(h.v, lay.vDims[h.head]!, maxV, (d) => readded.add(lay.vOffsets[h.head]! + d)),
+    }));
+    return { ...lp, heads, foldV: lp.foldV.filter((r) => !readded.has(r)) };
+  });
+  return { ...plan, layers };
+}
+
+export interface CompactGatedOptions {
+  /** pad kept heads to equal sizes (default true; see uniformHeads) */
+  uniformHeads?: boolean;
+}
+
 /** Gates → plan → smaller model, with the per-layer removal report. The source model is not changed. */
-export function compactGated(model: EncoderModel, adapter: FineGatesAdapter): CompactResult {
+export function compactGated(model: EncoderModel, adapter: FineGatesAdapter, options: CompactGatedOptions = {}): CompactResult {
   const folded = foldGates(model, adapter);
   try {
     const map = adapter.gates.gateMap();
-    const plan = planFromGates(folded, map);
+    const exact = planFromGates(folded, map);
+    const plan = options.uniformHeads ?? true ? uniformHeads(exact) : exact;
     const small = compact(folded, plan);
     const gatedOff = new Map<number, number>();
     for (const s of adapter.gates.specs) {
@@ -91,7 +131,12 @@ export function compactGated(model: EncoderModel, adapter: FineGatesAdapter): Co
     const layers: LayerRemoval[] = plan.report.perLayer.map((r) => {
       const before = layerParams(model, r.layer);
       const after = layerParams(small, r.layer);
-      return { ...r, paramsBefore: before, paramsAfter: after, removed: before - after, gatedOff: gatedOff.get(r.layer) ?? 0 };
+      // dims counted from the plan actually applied (uniformHeads keeps some back)
+      const lay = headLayout(plan.shapes[r.layer]!);
+      const kept = plan.layers[r.layer]!.heads;
+      const qkDimsRemoved = lay.qkDims.reduce((a, b) => a + b, 0) - kept.reduce((a, h) => a + h.qk.length, 0);
+      const vDimsRemoved = lay.vDims.reduce((a, b) => a + b, 0) - kept.reduce((a, h) => a + h.v.length, 0);
+      return { ...r, qkDimsRemoved, vDimsRemoved, paramsBefore: before, paramsAfter: after, removed: before - after, gatedOff: gatedOff.get(r.layer) ?? 0 };
     });
     const linearBefore = layerLinearParameters(model);
     const linearAfter = layerLinearParameters(small);

@@ -10,6 +10,7 @@ import { disposeBatch, makeBatch } from './data.js';
 import { GateSet } from './gates.js';
 import { ClassificationHead } from './head.js';
 import { syntheticSet, tinyModel } from './test-support/tiny.js';
+import { measureSpeed } from './speed.js';
 import { predict, trainClassifier } from './train.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'finegates-'));
@@ -80,8 +81,10 @@ describe('training', () => {
     const theta0 = ad.gates.theta();
     const headBefore = snapshot(head.params);
     const seen: number[] = [];
+    const tensorsBefore = tf.memory().numTensors;
     const r = trainClassifier(model, ad, head, data, { steps: 10, batchSize: 8, lr: 1e-2, seed: 0, padId: 0, onStep: (s) => { if (s.expectedSparsity !== undefined) seen.push(s.expectedSparsity); } });
     expect(r.losses).toHaveLength(10);
+    expect(tf.memory().numTensors).toBe(tensorsBefore); // flat over the steps
     expect(seen.length).toBeGreaterThan(0);
     for (const [n, v] of before) expect(same(v, model.params.get(n)!.dataSync()), n).toBe(true);
     // every gate vector moved, biases and the head too
@@ -191,7 +194,13 @@ describe('compaction', () => {
       th.get(n1.ffn_up.weight)!.cols.fill(-2, 10, 14); // 4 features FFN up ignores
       th.get(n1.value.weight)!.rows.fill(-0.4, 0, 32); // partially open gates (0 < z < 1) are folded
       ad.gates.assign(th);
-      const { model: small, report, plan } = compactGated(model, ad);
+      // equal-size heads (default): exact too, fewer dims removed
+      const uniform = compactGated(model, ad);
+      expect(uniform.report.layers[1]!.vDimsRemoved).toBe(0);
+      expect(uniform.model.config.layers.every((l) => !l.qkDims && !l.vDims)).toBe(true);
+      const { model: small, report, plan } = compactGated(model, ad, { uniformHeads: false });
+      expect(small.config.layers[1]!.vDims).toEqual([8, 8, 4, 8]);
+      expect(uniform.report.linearAfter).toBeGreaterThan(report.linearAfter);
       expect(plan.report.droppedNonzero).toBe(0);
       expect(report.layers[0]!.headsRemoved).toEqual([0]);
       expect(report.layers[0]!.neuronsRemoved).toBe(20);
@@ -211,12 +220,24 @@ describe('compaction', () => {
         const m = tf.expandDims(tf.cast(b.attentionMask, 'float32'), -1);
         return tf.max(tf.abs(tf.mul(tf.sub(gated, c), m))).dataSync()[0]!;
       });
+      const diffU = tf.tidy(() => {
+        const inputs = { inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds };
+        const m = tf.expandDims(tf.cast(b.attentionMask, 'float32'), -1);
+        return tf.max(tf.abs(tf.mul(tf.sub(model.forward(inputs, { view: ad.evalView() }).lastHiddenState, uniform.model.forward(inputs).lastHiddenState), m))).dataSync()[0]!;
+      });
+      uniform.model.dispose();
       disposeBatch(b);
       expect(diff).toBeLessThanOrEqual(1e-4);
+      expect(diffU).toBeLessThanOrEqual(1e-4);
       // and the classifier's predictions agree
       const pg = predict(model, ad, head, set, arch === 'bert' ? 0 : 1);
       const pc = predict(small, null, head, set, arch === 'bert' ? 0 : 1);
       expect([...pc]).toEqual([...pg]);
+      // timing the two models leaves no tensors behind
+      const n = tf.memory().numTensors;
+      const sp = measureSpeed(model, small, set, arch === 'bert' ? 0 : 1, { batchSize: 2, batches: 2, repeats: 2 });
+      expect(sp.denseMs).toBeGreaterThan(0);
+      expect(tf.memory().numTensors).toBe(n);
       small.dispose();
       ad.dispose();
       head.dispose();

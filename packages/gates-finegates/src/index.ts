@@ -10,8 +10,8 @@ export { METHODS, createAdapter, encoderParameterNames, FineGatesAdapter, LoraAd
 export type { Method, Adapter, AdapterOptions } from './adapters.js';
 export { trainClassifier, predict, classificationMetrics, batchIndices } from './train.js';
 export type { TrainOptions, TrainResult, StepInfo, Metrics } from './train.js';
-export { foldGates, compactGated, formatRemoval } from './compact.js';
-export type { CompactResult, RemovalReport, LayerRemoval } from './compact.js';
+export { foldGates, compactGated, uniformHeads, formatRemoval } from './compact.js';
+export type { CompactResult, CompactGatedOptions, RemovalReport, LayerRemoval } from './compact.js';
 export { measureSpeed } from './speed.js';
 export type { SpeedResult } from './speed.js';
 export { runGates, encoderOf, DEFAULT_LR } from './run.js';

@@ -19,11 +19,10 @@ function timeForward(model: EncoderModel, set: TokenizedSet, idx: Int32Array, pa
   const b = makeBatch(set, idx, padId);
   try {
     const t0 = performance.now();
-    const out = model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds });
-    out.lastHiddenState.dataSync();
-    const ms = performance.now() - t0;
-    tf.dispose([out.lastHiddenState, out.poolerOutput, out.logits].filter((t): t is tf.Tensor => t !== undefined));
-    return ms;
+    tf.tidy(() => {
+      model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds }).lastHiddenState.dataSync();
+    });
+    return performance.now() - t0;
   } finally {
     disposeBatch(b);
   }
