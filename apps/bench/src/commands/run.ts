@@ -60,6 +60,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
         notes: outcome.notes,
         failures: outcome.failures,
         wallTime,
+        ...(outcome.sections ? { sections: outcome.sections } : {}),
       };
       writeMarkdownReport(path.join(out, 'report.md'), outcome.results, meta);
       writeHtmlReport(path.join(out, 'report.html'), outcome.results, meta);

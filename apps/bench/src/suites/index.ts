@@ -1,12 +1,14 @@
 // The suites prunekit-bench knows. A method's suites (gaprune, smp, finegates) live in their own
 // file in this folder and add one line below.
 import { evalKind } from './eval.js';
+import { gapruneKind } from './gaprune.js';
 import { SuiteRegistry } from './registry.js';
 import { smpKind } from './smp.js';
 
 export function defaultSuiteRegistry(): SuiteRegistry {
   return new SuiteRegistry()
     .register(evalKind)
+    .register(gapruneKind)
     .register(smpKind);
 }
 

@@ -3,6 +3,7 @@
 // task results in MTEB's layout, from which the report is drawn.
 import type { TaskResult } from '@prunekit/benchmarks-mteb';
 import type { CliIo, EncoderLoader } from '@prunekit/cli';
+import type { ReportSection } from '../report.js';
 
 export interface BenchRunContext {
   io: CliIo;
@@ -41,6 +42,8 @@ export interface BenchOutcome {
   failures: { model: string; task: string; error: string }[];
   /** Lines for the report: what quick mode changed, what was derived, caveats. */
   notes: string[];
+  /** The suite's own report sections (tables, charts), after the main table. */
+  sections?: ReportSection[];
 }
 
 export interface BenchSuite {
