@@ -88,6 +88,12 @@ export class EncoderModel {
     const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, 'float32')), -1e9), [batch, 1, 1, seq]);
 
     for (let l = 0; l < cfg.numLayers; l++) {
+      // one tidy scope per layer: a layer's intermediates are freed before the next layer runs, so
+      // peak memory is one layer's activations, not the whole network's (tensors the gradient tape
+      // saved for backprop are kept by tfjs regardless)
+      const input = h;
+      h = tf.tidy(() => {
+      const h = input;
       const names = layerNames(this.prefix, l);
       const shape = cfg.layers[l]!;
       const lin = (kind: keyof typeof names.linear, x: tf.Tensor): tf.Tensor => {
@@ -138,7 +144,8 @@ export class EncoderModel {
       const a = layerNorm(tf.add(attnOut, h), view(names.attnLayerNorm.weight), view(names.attnLayerNorm.bias), cfg.layerNormEps);
       const inter = activation(lin('ffn_up', a), cfg.hiddenAct);
       const out = dropout(lin('ffn_down', inter), cfg.hiddenDropoutProb);
-      h = layerNorm(tf.add(out, a), view(names.outLayerNorm.weight), view(names.outLayerNorm.bias), cfg.layerNormEps) as tf.Tensor3D;
+      return layerNorm(tf.add(out, a), view(names.outLayerNorm.weight), view(names.outLayerNorm.bias), cfg.layerNormEps) as tf.Tensor3D;
+      });
       if (options.outputHiddenStates) hiddenStates.push(h);
     }
 

@@ -80,3 +80,17 @@ describe('GradientAccumulator', () => {
     tf.dispose([buf, t]);
   });
 });
+
+describe('GradientAccumulator memory', () => {
+  it('holds exactly one buffer per variable and frees everything on dispose', async () => {
+    await initBackend();
+    const before = tf.memory();
+    const acc = new GradientAccumulator({ a: [3, 4], b: [5] });
+    const during = tf.memory();
+    expect(during.numTensors - before.numTensors).toBe(2);
+    expect(during.numBytes - before.numBytes).toBe((12 + 5) * 4);
+    acc.dispose();
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+});

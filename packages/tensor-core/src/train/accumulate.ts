@@ -35,7 +35,10 @@ export class GradientAccumulator {
         ? variableEntries(shapes as VariableMap).map(([n, v]) => [n, v.shape])
         : Object.entries(shapes as Record<string, tf.Variable | readonly number[]>).map(([n, v]) => [n, Array.isArray(v) ? (v as readonly number[]) : (v as tf.Variable).shape]);
     for (const [name, shape] of entries) {
-      this.buffers.set(name, tf.variable(tf.zeros([...shape], 'float32'), false, `gradacc${id}/${name}`));
+      // the variable holds its own reference to the data; the initial zeros must be freed here
+      const zeros = tf.zeros([...shape], 'float32');
+      this.buffers.set(name, tf.variable(zeros, false, `gradacc${id}/${name}`));
+      zeros.dispose();
     }
   }
 
