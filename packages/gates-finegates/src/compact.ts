@@ -111,6 +111,11 @@ export function uniformHeads(plan: CompactionPlan): CompactionPlan {
 export interface CompactGatedOptions {
   /** pad kept heads to equal sizes (default true; see uniformHeads) */
   uniformHeads?: boolean;
+  /**
+   * gather away the residual features a reading linear (Q, K, V, FFN up) no longer uses (default true).
+   * Smaller, but each gather copies activations: on tfjs CPU, leaving those columns as zeros is often faster.
+   */
+  gatherInputs?: boolean;
 }
 
 /** Gates → plan → smaller model, with the per-layer removal report. The source model is not changed. */
@@ -118,7 +123,7 @@ export function compactGated(model: EncoderModel, adapter: FineGatesAdapter, opt
   const folded = foldGates(model, adapter);
   try {
     const map = adapter.gates.gateMap();
-    const exact = planFromGates(folded, map);
+    const exact = planFromGates(folded, map, { gatherInputs: options.gatherInputs ?? true });
     const plan = options.uniformHeads ?? true ? uniformHeads(exact) : exact;
     const small = compact(folded, plan);
     const gatedOff = new Map<number, number>();

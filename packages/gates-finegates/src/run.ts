@@ -73,7 +73,11 @@ export interface RunGatesResult {
   seconds: number;
   dataNote: string;
   /** with keepModels: the dense encoder, the compacted one (FineGates), tokenised test set */
-  models?: { dense: EncoderModel; compacted?: EncoderModel; full: EncoderModel; test: Awaited<ReturnType<typeof tokenize>>; padId: number };
+  models?: {
+    dense: EncoderModel; full: EncoderModel; test: Awaited<ReturnType<typeof tokenize>>; padId: number;
+    /** the saved compacted model, and the same without gathered inputs (closed residual columns kept as zeros) */
+    compacted?: EncoderModel; compactedNoGather?: EncoderModel;
+  };
 }
 
 export const DEFAULT_LR: Readonly<Record<Method, number>> = { finegates: 1e-3, lora: 1e-3, bitfit: 1e-3, 'full-ft': 1e-4 };
@@ -108,6 +112,7 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
   let adapter: Adapter | null = null;
   let head: ClassificationHead | null = null;
   let compacted: EncoderModel | undefined;
+  let compactedNoGather: EncoderModel | undefined;
   let keep = false;
   try {
     const tokenizer = await Tokenizer.fromPretrained(o.model);
@@ -150,6 +155,7 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
       removal = c.report;
       gateStats = adapter.gates.stats();
       compactMaxDiff = maxLogitDiff(model, adapter, c.model, head, test, padId);
+      if (o.keepModels) compactedNoGather = compactGated(model, adapter, { gatherInputs: false }).model;
       progress('compact', 1, 1, `${(100 * removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed`);
     }
 
@@ -186,7 +192,7 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
     if (gateStats) result.gateStats = gateStats;
     if (o.keepModels) {
       keep = true;
-      result.models = { dense: model, full, test, padId, ...(compacted ? { compacted } : {}) };
+      result.models = { dense: model, full, test, padId, ...(compacted ? { compacted } : {}), ...(compactedNoGather ? { compactedNoGather } : {}) };
     }
     return result;
   } finally {
@@ -194,6 +200,7 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
     head?.dispose();
     if (!keep) {
       compacted?.dispose();
+      compactedNoGather?.dispose();
       full.dispose();
     }
   }

@@ -4,12 +4,14 @@ import { evalKind } from './eval.js';
 import { gapruneKind } from './gaprune.js';
 import { SuiteRegistry } from './registry.js';
 import { smpKind } from './smp.js';
+import { finegatesKind } from './finegates.js';
 
 export function defaultSuiteRegistry(): SuiteRegistry {
   return new SuiteRegistry()
     .register(evalKind)
     .register(gapruneKind)
-    .register(smpKind);
+    .register(smpKind)
+    .register(finegatesKind);
 }
 
 export { SuiteRegistry } from './registry.js';
