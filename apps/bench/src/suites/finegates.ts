@@ -25,6 +25,8 @@ export interface FineGatesPreset {
   gateTravel: number;
   /** speed measurement: batches of 1 and of 32 */
   speedBatches: { one: number; many: number; repeats: number };
+  /** time the compacted models of every seed (else of the first seed only) */
+  speedAllSeeds: boolean;
 }
 
 const ALL_TASKS = ['glue_sst2', 'glue_mrpc', 'glue_rte', 'glue_cola', 'financial_phrasebank', 'banking77'];
@@ -32,11 +34,11 @@ const BASELINES: Method[] = ['full-ft', 'lora', 'bitfit'];
 
 export const FINEGATES_PRESETS: Readonly<Record<'quick' | 'default' | 'full', FineGatesPreset>> = {
   // ≤ 10 minutes on 2 cores
-  quick: { tasks: ['glue_sst2', 'financial_phrasebank'], sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0], steps: 60, batchSize: 16, maxLength: 64, maxTrain: 2000, maxTest: 400, gateTravel: 5, speedBatches: { one: 16, many: 3, repeats: 3 } },
+  quick: { tasks: ['glue_sst2', 'financial_phrasebank'], sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0], steps: 60, batchSize: 16, maxLength: 64, maxTrain: 2000, maxTest: 400, gateTravel: 5, speedBatches: { one: 16, many: 3, repeats: 5 }, speedAllSeeds: true },
   // about an hour on 2 cores
-  default: { tasks: ALL_TASKS, sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0, 1, 2], steps: 80, batchSize: 16, maxLength: 64, maxTrain: 4000, maxTest: 500, gateTravel: 5, speedBatches: { one: 16, many: 3, repeats: 3 } },
+  default: { tasks: ALL_TASKS, sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0, 1, 2], steps: 60, batchSize: 16, maxLength: 64, maxTrain: 2000, maxTest: 400, gateTravel: 5, speedBatches: { one: 12, many: 3, repeats: 5 }, speedAllSeeds: false },
   // longer training (several hours on 2 cores)
-  full: { tasks: ALL_TASKS, sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0, 1, 2], steps: 600, batchSize: 16, maxLength: 128, maxTrain: 8000, maxTest: 1000, gateTravel: 5, speedBatches: { one: 32, many: 4, repeats: 5 } },
+  full: { tasks: ALL_TASKS, sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0, 1, 2], steps: 600, batchSize: 16, maxLength: 128, maxTrain: 8000, maxTest: 1000, gateTravel: 5, speedBatches: { one: 32, many: 4, repeats: 7 }, speedAllSeeds: true },
 };
 
 interface Row {
@@ -77,13 +79,13 @@ interface StoredReport {
   data: { note: string };
 }
 
-function rowFrom(out: string, task: string, method: Method, sparsity: number | null, seed: number): Row | null {
+function rowFrom(out: string, task: string, method: Method, sparsity: number | null, seed: number, timed: boolean): Row | null {
   const f = path.join(out, 'report.json');
   if (!fs.existsSync(f)) return null;
   const speedFile = path.join(out, 'speed.json');
-  if (method === 'finegates' && !fs.existsSync(speedFile)) return null;
+  if (method === 'finegates' && timed && !fs.existsSync(speedFile)) return null;
   const r = JSON.parse(fs.readFileSync(f, 'utf8')) as StoredReport;
-  const sp = method === 'finegates' ? (JSON.parse(fs.readFileSync(speedFile, 'utf8')) as { one: SpeedResult; many: SpeedResult; noGatherOne: SpeedResult; noGatherMany: SpeedResult }) : null;
+  const sp = method === 'finegates' && fs.existsSync(speedFile) ? (JSON.parse(fs.readFileSync(speedFile, 'utf8')) as { one: SpeedResult; many: SpeedResult; noGatherOne: SpeedResult; noGatherMany: SpeedResult }) : null;
   const metric = TASKS[task]!.metric;
   return {
     task, method, label: labelOf(method, sparsity), sparsity, seed,
@@ -123,7 +125,8 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
       i++;
       const label = labelOf(r.method, r.sparsity);
       const out = path.join(root, 'runs', modelName, r.task, `${label}-seed${r.seed}`);
-      let row = rowFrom(out, r.task, r.method, r.sparsity, r.seed);
+      const timed = r.method === 'finegates' && (p.speedAllSeeds || r.seed === p.seeds[0]);
+      let row = rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed);
       if (!row) {
         ctx.io.err(`prunekit-bench finegates [${i}/${runs.length}] ${modelName} ${r.task} ${label} seed ${r.seed}\n`);
         try {
@@ -132,7 +135,7 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
             model: modelDir, task: r.task, dataRoot: ctx.dataRoot, out, method: r.method, seed: r.seed, loaded: loaded.get(r.task)!,
             steps: p.steps, batchSize: p.batchSize, maxLength: p.maxLength, checkpointEvery: 25,
             ...(r.method === 'finegates' ? { sparsity: r.sparsity!, gateLr } : {}),
-            keepModels: r.method === 'finegates',
+            keepModels: timed,
           });
           try {
             if (res.models?.compacted && res.models.compactedNoGather) {
@@ -151,7 +154,7 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
             res.models?.full.dispose();
           }
           ctx.io.err(`  accuracy ${(100 * res.metrics.accuracy).toFixed(2)}%${res.removal ? `, ${(100 * res.removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed` : ''} in ${res.seconds.toFixed(0)} s\n`);
-          row = rowFrom(out, r.task, r.method, r.sparsity, r.seed);
+          row = rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed);
         } catch (e) {
           outcome.failures.push({ model: `${modelName} ${label} seed ${r.seed}`, task: r.task, error: e instanceof Error ? e.message : String(e) });
         }
@@ -175,7 +178,8 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
             [spec.test.replace('.jsonl', '')]: [{
               hf_subset: 'default', languages: ['eng-Latn'], main_score: mean(rs.map((r) => r.main)), accuracy: mean(rs.map((r) => r.accuracy)), mcc: mean(rs.map((r) => r.mcc)),
               std: sd(rs.map((r) => r.main)), seeds: rs.map((r) => r.seed), per_seed: rs.map((r) => r.main), trainable_parameters: rs[0]!.trainable,
-              ...(rs[0]!.removedLinear !== null ? { removed_linear_fraction: mean(rs.map((r) => r.removedLinear!)), speedup_batch1: mean(rs.map((r) => r.speed1!.speedup)), speedup_batch32: mean(rs.map((r) => r.speed32!.speedup)) } : {}),
+              ...(rs[0]!.removedLinear !== null ? { removed_linear_fraction: mean(rs.map((r) => r.removedLinear!)) } : {}),
+              ...(rs.some((r) => r.speed1) ? { speedup_batch1: mean(rs.filter((r) => r.speed1).map((r) => r.speed1!.speedup)), speedup_batch32: mean(rs.filter((r) => r.speed32).map((r) => r.speed32!.speedup)) } : {}),
             }],
           },
           evaluation_time: rs.reduce((a, r) => a + r.seconds, 0),
@@ -224,17 +228,18 @@ function modelTable(modelName: string, rows: Row[], p: FineGatesPreset): string 
     const fg = rs[0]!.removedLinear !== null;
     const tr = [...new Set(rs.map((r) => r.trainable))];
     const trainable = tr.length === 1 ? String(tr[0]) : `${Math.min(...tr)}–${Math.max(...tr)}`;
-    lines.push(`| ${label} | ${perTask.join(' | ')} | ${(100 * mean(taskMeans)).toFixed(1)} | ${trainable} | ${fg ? pct(rs.map((r) => r.removedLinear!)) + '%' : '0'} | ${fg ? pct(rs.map((r) => r.removedTotal!)) + '%' : '0'} | ${[(r: Row) => r.speed1!, (r: Row) => r.speed32!, (r: Row) => r.speedNg1!, (r: Row) => r.speedNg32!].map((f) => (fg ? `${mean(rs.map((r) => f(r).speedup)).toFixed(2)}×` : '1')).join(' | ')} |`);
+    lines.push(`| ${label} | ${perTask.join(' | ')} | ${(100 * mean(taskMeans)).toFixed(1)} | ${trainable} | ${fg ? pct(rs.map((r) => r.removedLinear!)) + '%' : '0'} | ${fg ? pct(rs.map((r) => r.removedTotal!)) + '%' : '0'} | ${[(r: Row) => r.speed1, (r: Row) => r.speed32, (r: Row) => r.speedNg1, (r: Row) => r.speedNg32].map((f) => (fg ? `${mean(rs.filter((r) => f(r)).map((r) => f(r)!.speedup)).toFixed(2)}×` : '1')).join(' | ')} |`);
   }
   const fgRows = rows.filter((r) => r.method === 'finegates');
+  const timedRows = fgRows.filter((r) => r.speed1);
   if (fgRows.length) {
     const diff = Math.max(...fgRows.map((r) => r.compactMaxDiff ?? 0));
     lines.push('', `Compacted vs gated model, max |logit difference| over every FineGates run's test set: ${diff.toExponential(2)}.`);
     lines.push(`Encode time (ms per batch, dense → compacted → compacted without gathered inputs), mean over runs: ${p.sparsities.map((s) => {
-      const rs = fgRows.filter((r) => r.sparsity === s);
+      const rs = timedRows.filter((r) => r.sparsity === s);
       const f = (k: (r: Row) => number, d: number): string => mean(rs.map(k)).toFixed(d);
       return `s=${s}: b=1 ${f((r) => r.speed1!.denseMs, 1)} → ${f((r) => r.speed1!.compactMs, 1)} → ${f((r) => r.speedNg1!.compactMs, 1)}, b=32 ${f((r) => r.speed32!.denseMs, 0)} → ${f((r) => r.speed32!.compactMs, 0)} → ${f((r) => r.speedNg32!.compactMs, 0)}`;
-    }).join('; ')}. Speedups: "no gather" is the same compaction with the closed residual-input columns of Q/K/V/FFN-up left as zeros instead of gathered away (each gather copies activations).`);
+    }).join('; ')}${p.speedAllSeeds ? '' : ` (seed ${p.seeds[0]} only)`}. Speedups: "no gather" is the same compaction with the closed residual-input columns of Q/K/V/FFN-up left as zeros instead of gathered away (each gather copies activations).`);
   }
   lines.push('', `Data: ${[...new Set(rows.map((r) => `${r.task}: ${r.dataNote}`))].join('; ')}.`, '');
   return lines.join('\n');
@@ -251,7 +256,8 @@ function claimsNote(rows: Row[], p: FineGatesPreset): string {
       const ref = full.filter((f) => f.task === r.task && f.seed === r.seed);
       return ref.length ? mean(ref.map((f) => f.main)) - r.main : 0;
     });
-    return { removed: mean(fg.map((r) => r.removedLinear!)), gap: mean(gaps), speed1: mean(fg.map((r) => r.speed1!.speedup)), speed32: mean(fg.map((r) => r.speed32!.speedup)), ng1: mean(fg.map((r) => r.speedNg1!.speedup)), ng32: mean(fg.map((r) => r.speedNg32!.speedup)) };
+    const t = fg.filter((r) => r.speed1 && r.speed32 && r.speedNg1 && r.speedNg32);
+    return { removed: mean(fg.map((r) => r.removedLinear!)), gap: mean(gaps), speed1: mean(t.map((r) => r.speed1!.speedup)), speed32: mean(t.map((r) => r.speed32!.speedup)), ng1: mean(t.map((r) => r.speedNg1!.speedup)), ng32: mean(t.map((r) => r.speedNg32!.speedup)) };
   };
   const few = 0.03;
   let removedHeld = false;
@@ -281,7 +287,7 @@ export const finegatesKind: SuiteKind = {
       run: (ctx) => runFineGatesSuite(ctx, ctx.quick ? 'quick' : preset),
     });
     return [
-      make('finegates', 'default', 'FineGates vs full-ft, LoRA, BitFit on glue_sst2/mrpc/rte/cola, financial_phrasebank, banking77, 3 seeds (about an hour on 2 cores; --quick: glue_sst2 and financial_phrasebank, one seed, under 10 minutes)'),
+      make('finegates', 'default', 'FineGates vs full-ft, LoRA, BitFit on glue_sst2/mrpc/rte/cola, financial_phrasebank, banking77, 3 seeds, 60 steps (about an hour on 2 cores; --quick: glue_sst2 and financial_phrasebank, one seed, under 10 minutes)'),
       make('finegates-full', 'full', 'the finegates suite with 600 training steps and longer inputs (several hours on 2 cores)'),
     ];
   },
