@@ -5,12 +5,13 @@ import { buildProgram } from './program.js';
 import type { CliContext } from './util/context.js';
 import { CliError, errorMessage } from './util/errors.js';
 import { processIo } from './util/io.js';
+import { routePrune } from './util/route.js';
 
 /** Runs `prunekit <argv...>` (argv without node and script) and resolves to the exit status. */
 export async function run(argv: readonly string[], overrides: Partial<CliContext> = {}): Promise<number> {
   const io = overrides.io ?? processIo();
   try {
-    await buildProgram({ ...overrides, io }).parseAsync([...argv], { from: 'user' });
+    await buildProgram({ ...overrides, io }).parseAsync(routePrune(argv), { from: 'user' });
     return 0;
   } catch (e) {
     // commander has printed its own usage errors (and --help / --version output) already

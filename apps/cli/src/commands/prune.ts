@@ -63,7 +63,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .description('prune a model one-shot with GAPrune or a baseline; writes a HF model folder with masks and a manifest')
     .requiredOption('--model <dir>', 'HF / sentence-transformers model folder')
     .requiredOption('--out <dir>', 'output model folder (written atomically)')
-    .option('--method <name>', `scorer: ${SCORING_METHODS.join(', ')}`, oneOf('--method', SCORING_METHODS), 'gaprune')
+    .option('--method <name>', `scorer: ${SCORING_METHODS.join(', ')} (smp-l, smp-s, movement, magnitude-ft run prune-smp; finegates, lora, bitfit run prune-gates)`, oneOf('--method', SCORING_METHODS), 'gaprune')
     .option('--sparsity <s>', 'fraction of the prunable weights to remove', fraction('--sparsity'), 0.5)
     .option('--allocation <a>', `how the budget is spread: ${ALLOCATIONS.join(', ')}`, oneOf('--allocation', ALLOCATIONS), 'global')
     .option('--targets <t>', 'prunable matrices: mlp (GAPrune default), attention+mlp, attention, or a list of query,key,value,attn_output,ffn_up,ffn_down', 'mlp')
