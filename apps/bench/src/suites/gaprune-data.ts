@@ -193,11 +193,13 @@ export function splitChemlit(dataRoot: string, dir: string, seed: Seed): Chemist
   return { tripletQueries, evalQueries, task };
 }
 
-/** Chemistry domain triplets: the triplet half of ChemLit-QA plus ChemProt train same-relation pairs. */
+/** Chemistry domain triplets: the triplet half of ChemLit-QA plus as many ChemProt train same-relation pairs (at most). */
 export async function chemistryDomainTriplets(dataRoot: string, split: ChemistrySplit, sizes: DomainSizes): Promise<TripletSet> {
   const chemlit = restrictQueries(await readBeir(path.join(dataRoot, 'chemlit_qa_retrieval'), 'test'), new Set(split.tripletQueries));
   const retrieval = await tripletsFromRetrieval(chemlit, { negatives: 'bm25', seed: sizes.seed, limit: sizes.size });
-  const wantPairs = Math.max(0, Math.max(Math.round(sizes.size * sizes.pairShare), sizes.size - retrieval.length));
+  // ChemProt pairs share a relation label, not a meaning: at most as many as ChemLit triplets, so the
+  // retrieval half keeps at least half of the (small) pool
+  const wantPairs = sizes.pairShare > 0 ? Math.min(Math.max(0, sizes.size - retrieval.length), retrieval.length) : 0;
   const chemprot = wantPairs > 0 ? sameLabelTriplets(labelled(path.join(dataRoot, 'chemprot', 'train.jsonl')), { limit: wantPairs, seed: sizes.seed, label: 'chemprot' }) : { triplets: [], available: 0 };
   const keepRetrieval = retrieval.slice(0, Math.max(0, sizes.size - chemprot.triplets.length));
   return combine([{ name: 'chemlit_qa_retrieval (triplet half of test queries)', triplets: keepRetrieval, available: qrelPairs(chemlit) }, { name: 'chemprot train (same-relation pairs)', triplets: chemprot.triplets, available: chemprot.available }], sizes.seed, 'chemistry');
