@@ -35,6 +35,7 @@ describe('prunekit prune-gates', () => {
     const out = path.join(tmp, 'fg');
     const r = await cli([...base, '--out', out, '--method', 'finegates', '--sparsity', '0.4', '--steps', '20', '--gate-lr', '0.2', '--json']);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('warning');
     expect(r.stderr).toMatch(/train: done \(loss [\d.]+ \(task [\d.]+, reg [\d.]+\) expected sparsity [\d.]+% closed [\d.]+%\)/);
     const res = JSON.parse(r.stdout) as { metrics: { accuracy: number }; removed: { linearBefore: number; linearAfter: number }; compactMaxDiff: number };
     expect(res.metrics.accuracy).toBeGreaterThanOrEqual(0);
@@ -75,6 +76,10 @@ describe('prunekit prune-gates', () => {
 
   it('bad input: one-line errors, non-zero exit, no output folder', async () => {
     const out = path.join(tmp, 'never');
+    // the paper's gate lr cannot close gates in a short run: said up front
+    const short = await cli([...base, '--out', path.join(tmp, 'short'), '--steps', '2']);
+    expect(short.code, short.stderr).toBe(0);
+    expect(short.stderr).toContain('prunekit: warning: gate parameters can move at most ~0.0020 in 2 steps');
     const badTask = await cli([...base.map((a) => (a === 'glue_sst2' ? 'imdb' : a)), '--out', out]);
     expect(badTask.code).not.toBe(0);
     expect(badTask.stderr).toContain('--task must be one of glue_sst2');

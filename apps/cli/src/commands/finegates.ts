@@ -9,7 +9,7 @@ import { initBackend, parsePolicy } from '@prunekit/tensor-core';
 import { METHODS, TASKS, formatRemoval, runGates, type Method } from '@prunekit/gates-finegates';
 import type { CliContext } from '../util/context.js';
 import { CliError, positiveInt } from '../util/errors.js';
-import { printJson } from '../util/io.js';
+import { printJson, warn } from '../util/io.js';
 import { stageProgress } from '../util/stageProgress.js';
 
 interface GateFlags {
@@ -89,6 +89,11 @@ export function registerFineGates(program: Command, ctx: CliContext): void {
         parsePolicy(o.targets);
       } catch (e) {
         throw new CliError(`--targets: ${(e as Error).message}`);
+      }
+      if (o.method === 'finegates') {
+        const gateLr = o.gateLr ?? o.lr ?? 1e-3;
+        // θ starts near 1 and a gate is closed only below atanh(−0.5) ≈ −0.55; Adam moves θ by ≤ ~lr per step
+        if (gateLr * o.steps < 1.6) warn(ctx.io, `gate parameters can move at most ~${(gateLr * o.steps).toPrecision(2)} in ${o.steps} steps at gate lr ${gateLr}, but must move ~1.55 to close a gate: expect few or no closed rows/columns (raise --steps or --gate-lr, e.g. --gate-lr ${(5 / o.steps).toPrecision(2)})`);
       }
       await initBackend();
       const progress = stageProgress(ctx.io, `${o.method}${o.method === 'finegates' ? ` s=${o.sparsity}` : ''}`);
