@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { chromiumPath, dumpDom } from '../../../../tools/test-support/chromium.js';
 import { memoryIo } from '@prunekit/cli';
 import { fakeLoader, listFiles, writeSyntheticTasks } from '../../../cli/src/test-support/synthetic.js';
 import { buildBenchProgram } from '../program.js';
@@ -19,13 +19,7 @@ function modelDirs(root: string, ...names: string[]): string[] {
   });
 }
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  const reason = `${CHROMIUM} is absent (apt-get install -y chromium)`;
-  if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.warn(`skipping the report rendering test: ${reason}`);
-}
+const haveChromium = chromiumPath() !== null;
 
 describe('prunekit-bench run (fake encoders, synthetic tasks)', () => {
   const syn = writeSyntheticTasks();
@@ -74,14 +68,9 @@ describe('prunekit-bench run (fake encoders, synthetic tasks)', () => {
 
   it.skipIf(!haveChromium)('report.html draws its three charts in headless Chromium', async () => {
     await ran;
-    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-chromium-'));
-    try {
-      const dom = execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', `file://${path.join(out, 'report.html')}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
-      expect(/<body[^>]*data-chart-error="([^"]*)"/.exec(dom)?.[1]).toBeUndefined();
-      expect(/<body[^>]*data-charts-rendered="(\d+)"/.exec(dom)?.[1]).toBe('3');
-    } finally {
-      fs.rmSync(profile, { recursive: true, force: true });
-    }
+    const dom = dumpDom(path.join(out, 'report.html'));
+    expect(/<body[^>]*data-chart-error="([^"]*)"/.exec(dom)?.[1]).toBeUndefined();
+    expect(/<body[^>]*data-charts-rendered="(\d+)"/.exec(dom)?.[1]).toBe('3');
   });
 });
 

@@ -1,7 +1,6 @@
 // Round trip: a model saved by prunekit (with masks applied) loads in PyTorch transformers and
 // sentence-transformers and gives the same outputs as prunekit's forward. Runs the Python reference
 // tool (tools/fixtures/reference_outputs.py) from tools/.venv.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.js';
 import { loadModel, saveModel } from './load.js';
 import { pool } from './pooling.js';
-import { fixturesDir, maxAbsDiff, readReference } from '../test-support/reference.js';
-import { referencePython, sharedPath, workspaceRoot } from '../../../../tools/test-support/shared.js';
+import { fixturesDir, maxAbsDiff, readReference, runReferenceTool } from '../test-support/reference.js';
+import { referencePython, sharedPath } from '../../../../tools/test-support/shared.js';
 import { MaskSet } from '../prune/maskset.js';
 import { prunableParameters } from '../prune/policy.js';
 import type { EncoderModel } from './model.js';
@@ -30,14 +29,7 @@ function everyThird(model: EncoderModel): MaskSet {
   return masks;
 }
 
-function runReference(modelDir: string, inputs: Record<string, unknown>, args: string[]): ReturnType<typeof readReference> {
-  const inFile = path.join(tmp, `in-${path.basename(modelDir)}.json`);
-  const outFile = path.join(tmp, `out-${path.basename(modelDir)}.safetensors`);
-  fs.writeFileSync(inFile, JSON.stringify(inputs));
-  const r = spawnSync(python!, [path.join(workspaceRoot, 'tools/fixtures/reference_outputs.py'), '--model', modelDir, '--inputs', inFile, '--out', outFile, ...args], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  return readReference(outFile);
-}
+const runReference = (modelDir: string, inputs: Record<string, unknown>, args: string[]): ReturnType<typeof readReference> => runReferenceTool(python!, tmp, modelDir, inputs, args);
 
 describe.skipIf(!python)('save -> PyTorch round trip', () => {
   for (const fixture of ['bert-mlm', 'roberta-cls']) {

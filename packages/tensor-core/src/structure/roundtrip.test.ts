@@ -3,7 +3,6 @@
 //   dense-compatible: plain transformers shapes, and sentence-transformers builds its own pipeline from it;
 //   prunekit form with whole heads removed (pruned_heads) and per-layer FFN widths: the reference tool
 //   rebuilds transformers' modules to the checkpoint's shapes (transformers 5 itself no longer prunes heads).
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +14,8 @@ import { layerNames } from '../model/names.js';
 import { pool } from '../model/pooling.js';
 import { MaskSet } from '../prune/maskset.js';
 import { prunableParameters } from '../prune/policy.js';
-import { fixturesDir, maxAbsDiff, readReference } from '../test-support/reference.js';
-import { referencePython, sharedPath, workspaceRoot } from '../../../../tools/test-support/shared.js';
+import { fixturesDir, maxAbsDiff, readReference, runReferenceTool } from '../test-support/reference.js';
+import { referencePython, sharedPath } from '../../../../tools/test-support/shared.js';
 import { compact } from './compact.js';
 import { saveCompacted } from './export.js';
 import { planFromLists, planFromMasks } from './plan.js';
@@ -28,14 +27,7 @@ beforeAll(async () => {
 });
 afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
 
-function runReference(modelDir: string, inputs: Record<string, unknown>, args: string[]): ReturnType<typeof readReference> {
-  const inFile = path.join(tmp, `in-${path.basename(modelDir)}.json`);
-  const outFile = path.join(tmp, `out-${path.basename(modelDir)}.safetensors`);
-  fs.writeFileSync(inFile, JSON.stringify(inputs));
-  const r = spawnSync(python!, [path.join(workspaceRoot, 'tools/fixtures/reference_outputs.py'), '--model', modelDir, '--inputs', inFile, '--out', outFile, ...args], { encoding: 'utf8' });
-  expect(r.status, r.stderr).toBe(0);
-  return readReference(outFile);
-}
+const runReference = (modelDir: string, inputs: Record<string, unknown>, args: string[]): ReturnType<typeof readReference> => runReferenceTool(python!, tmp, modelDir, inputs, args);
 
 describe.skipIf(!python)('compacted models in PyTorch', () => {
   it('bert-mlm with whole heads and FFN neurons removed (pruned_heads + prunekit_layers): same logits', async () => {

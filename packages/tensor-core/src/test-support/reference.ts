@@ -1,4 +1,6 @@
 // Test helpers: reading PyTorch reference files (tools/fixtures) and comparing tensors.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, toFloat32, toInt32, type HostTensor } from '../io/safetensors.js';
@@ -43,4 +45,17 @@ export function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 0;
   for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]!));
   return maxAbsDiff(a, b) / (scale || 1);
+}
+
+/**
+ * Runs tools/fixtures/reference_outputs.py (PyTorch transformers / sentence-transformers) on a model
+ * folder for given inputs and reads the outputs it wrote; throws with Python's stderr on failure.
+ */
+export function runReferenceTool(python: string, tmp: string, modelDir: string, inputs: Record<string, unknown>, args: string[]): Reference {
+  const inFile = path.join(tmp, `in-${path.basename(modelDir)}.json`);
+  const outFile = path.join(tmp, `out-${path.basename(modelDir)}.safetensors`);
+  fs.writeFileSync(inFile, JSON.stringify(inputs));
+  const r = spawnSync(python, [path.join(workspaceRoot, 'tools/fixtures/reference_outputs.py'), '--model', modelDir, '--inputs', inFile, '--out', outFile, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`reference_outputs.py failed (${r.status}): ${r.stderr}`);
+  return readReference(outFile);
 }
