@@ -2,11 +2,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { Tokenizer, initBackend, loadModel, prunableParameters } from '@prunekit/tensor-core';
-import { encodeExamples, loadExamples, resolveLabelWords } from './data.js';
+import { Tokenizer, createRng, crossEntropyLoss, initBackend, loadModel, prunableParameters, variableGrads, type WeightView } from '@prunekit/tensor-core';
+import { disposeBatch, encodeExamples, loadExamples, makeBatch, resolveLabelWords } from './data.js';
+import { labelWordLogits } from './head.js';
 import { loadBitMasks } from './maskio.js';
 import { runSmp } from './run.js';
+import { regulariserWeight } from './schedule.js';
+import { steMaskedWeight } from './ste.js';
 import { resolveTask } from './tasks.js';
+import { topVMask } from './topv.js';
 import { evaluate, trainMethod, type TrainData } from './train.js';
 import { tinySetup } from './test-support/tiny.js';
 
@@ -93,6 +97,44 @@ describe('trainMethod', () => {
     expect(ft.masks).toBeNull();
     expect(ft.history.every((h) => h.keep === 1 && h.reg === 0)).toBe(true);
     for (const r of [mv, mg, ft]) for (const t of r.weights!.values()) t.dispose();
+    model.dispose();
+  });
+
+  it('SMP dynamics: masks change, the regulariser is λ_R·(s_t/s_f)·mean σ(S), the score gradient through the encoder and head is ∂L/∂W′ ⊙ W', async () => {
+    const model = loadModel(tiny.model);
+    const r = await trainMethod(model, data, { method: 'smp-l', keep: 0.2, steps: 12, batchSize: 16, finalHold: 3, lrSchedule: 'constant' });
+    const h = r.history;
+    // λ is 0 at v = 1; after one AdamW step (scores ±lr) mean σ(S) is ½ within lr/4
+    expect(h[0]!.reg).toBe(0);
+    const ratio = h.slice(1).map((l) => l.reg / regulariserWeight(400, l.keep, 0.2));
+    expect(Math.abs(ratio[0]! - 0.5)).toBeLessThanOrEqual(0.02 / 4 + 1e-6);
+    // the regulariser pushes scores down: mean σ(S) falls step after step
+    for (let i = 1; i < ratio.length; i++) expect(ratio[i]!).toBeLessThan(ratio[i - 1]!);
+    // Top-v masks follow the scores: bits change while the schedule prunes and after it
+    expect(h[0]!.flipped).toBe(0);
+    expect(h.slice(1).every((l) => l.flipped > 0)).toBe(true);
+    expect(h.at(-1)!.flipped).toBeLessThan(0.5);
+
+    // the gradient the scores receive, through embeddings, attention, FFN and the label-word head,
+    // against a central finite difference of the loss along a random direction of W′ = W ⊙ M ⊙ (1 + E)
+    const prunable = prunableParameters(model);
+    const rng = createRng('gradcheck');
+    const scores = new Map(prunable.map((p) => [p.name, tf.variable(tf.tensor(rng.uniformArray(p.numel, -1, 1), p.shape))]));
+    const masks = new Map(prunable.map((p) => [p.name, tf.tensor(Float32Array.from(topVMask(scores.get(p.name)!.dataSync() as Float32Array, Math.round(0.4 * p.numel))), p.shape)]));
+    const dir = new Map(prunable.map((p) => [p.name, tf.tensor(rng.uniformArray(p.numel, -1, 1), p.shape)]));
+    const batch = makeBatch(data.train, Array.from({ length: 16 }, (_, i) => i));
+    const loss = (view: WeightView): tf.Scalar => crossEntropyLoss(labelWordLogits(model, batch, data.labelIds, view), batch.labels);
+    const { value, grads } = variableGrads(() => tf.tidy(() => loss((n) => (scores.has(n) ? steMaskedWeight(model.params.get(n)!, scores.get(n)!, masks.get(n)!) : model.params.get(n)!))), scores);
+    // dL/dE = ∂L/∂W′ ⊙ W ⊙ M = (STE score gradient) ⊙ M
+    const analytic = tf.tidy(() => tf.addN(prunable.map((p) => tf.sum(tf.mul(tf.mul(grads[p.name]!, masks.get(p.name)!), dir.get(p.name)!)))).dataSync()[0]!);
+    const at = (eps: number): number => tf.tidy(() => loss((n) => (scores.has(n) ? tf.mul(tf.mul(model.params.get(n)!, masks.get(n)!), tf.add(1, tf.mul(dir.get(n)!, eps))) : model.params.get(n)!)).dataSync()[0]!);
+    const eps = 1e-2;
+    const numeric = (at(eps) - at(-eps)) / (2 * eps);
+    expect(Math.abs(analytic)).toBeGreaterThan(1e-4);
+    expect(Math.abs(analytic - numeric)).toBeLessThan(2e-2 * Math.abs(analytic) + 1e-5);
+    expect(prunable.every((p) => tf.tidy(() => tf.max(tf.abs(grads[p.name]!)).dataSync()[0]!) > 0)).toBe(true);
+    tf.dispose([value, ...Object.values(grads), ...scores.values(), ...masks.values(), ...dir.values()]);
+    disposeBatch(batch);
     model.dispose();
   });
 

@@ -90,6 +90,8 @@ export interface StepLog {
   keep: number;
   /** kept fraction of the prunable weights at this step */
   kept: number;
+  /** fraction of the prunable weights whose mask bit differs from the previous step's (0 at the first step run) */
+  flipped: number;
 }
 
 export interface EvalLog {
@@ -245,6 +247,7 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
   const fingerprint = configFingerprint(r, model, data, prunableNames);
   const ckptFile = config.workDir ? path.join(config.workDir, CHECKPOINT) : null;
   let maskTensors = new Map<string, tf.Tensor>();
+  let previousMasks: Map<string, Uint8Array> | null = null;
 
   const baseOf = (name: string): tf.Tensor => weights.get(name) ?? model.params.get(name)!;
   const trainView: WeightView = (name) => {
@@ -275,20 +278,27 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     for (const m of mats) out.set(m.name, topVMask(m.scores, counts.get(m.name)!));
     return out;
   };
-  const setMasks = (masks: Map<string, Uint8Array>): number => {
+  /** installs the masks; returns the kept fraction and the fraction of mask bits that changed */
+  const setMasks = (masks: Map<string, Uint8Array>): { kept: number; flipped: number } => {
     for (const t of maskTensors.values()) t.dispose();
     maskTensors = new Map();
     let kept = 0;
     let total = 0;
+    let flips = 0;
     for (const p of prunable) {
       const m = masks.get(p.name)!;
+      const prev = previousMasks?.get(p.name);
       let k = 0;
-      for (let i = 0; i < m.length; i++) k += m[i]!;
+      for (let i = 0; i < m.length; i++) {
+        k += m[i]!;
+        if (prev && prev[i] !== m[i]) flips++;
+      }
       kept += k;
       total += m.length;
       maskTensors.set(p.name, tf.tensor(Float32Array.from(m), p.shape, 'float32'));
     }
-    return total ? kept / total : 1;
+    previousMasks = masks;
+    return { kept: total ? kept / total : 1, flipped: total ? flips / total : 0 };
   };
 
   const writeCheckpoint = async (step: number): Promise<void> => {
@@ -371,7 +381,7 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     readCheckpoint();
     for (let step = start; step < r.steps; step++) {
       const vt = r.method === 'full-ft' ? 1 : schedule(step);
-      const kept = setMasks(computeMasks(vt));
+      const { kept, flipped } = setMasks(computeMasks(vt));
       const idx = batchIndices(step);
       const batch = makeBatch(data.train, idx, padId);
       const teacher = data.teacherLogits
@@ -406,7 +416,7 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
         const loss = value.dataSync()[0]!;
         tf.dispose([value, ...Object.values(grads)]);
         if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${step + 1}; lower the learning rate`);
-        const log: StepLog = { step: step + 1, loss, reg: regValue, keep: vt, kept };
+        const log: StepLog = { step: step + 1, loss, reg: regValue, keep: vt, kept, flipped };
         history.push(log);
         hooks.onStep?.(log, r.steps);
       } finally {
