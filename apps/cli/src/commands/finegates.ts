@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { initBackend, parsePolicy } from '@prunekit/tensor-core';
 import { METHODS, TASKS, formatRemoval, runGates, type Method } from '@prunekit/gates-finegates';
 import type { CliContext } from '../util/context.js';
-import { CliError, positiveInt } from '../util/errors.js';
+import { CliError, positiveInt, oneOf, numberFlag as number } from '../util/errors.js';
 import { printJson, warn } from '../util/io.js';
 import { stageProgress } from '../util/stageProgress.js';
 
@@ -35,21 +35,6 @@ interface GateFlags {
   workDir?: string;
   checkpointEvery: number;
   json?: boolean;
-}
-
-function number(flag: string, check: (n: number) => boolean, what: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !check(n)) throw new CliError(`${flag} expects ${what} (got "${v}")`);
-    return n;
-  };
-}
-
-function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!values.includes(v as T)) throw new CliError(`${flag} must be one of ${values.join(', ')} (got "${v}")`);
-    return v as T;
-  };
 }
 
 const positive = (flag: string): ((v: string) => number) => number(flag, (n) => n > 0 && Number.isFinite(n), 'a positive number');

@@ -11,7 +11,7 @@ import {
   type Rescale, type ScoringMethod,
 } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
-import { CliError, positiveInt } from '../util/errors.js';
+import { CliError, positiveInt, oneOf } from '../util/errors.js';
 import { printJson } from '../util/io.js';
 import { stageProgress } from '../util/stageProgress.js';
 
@@ -20,13 +20,6 @@ function fraction(flag: string): (v: string) => number {
     const n = Number(v);
     if (!(n >= 0 && n < 1)) throw new CliError(`${flag} expects a number in [0, 1) (got "${v}")`);
     return n;
-  };
-}
-
-function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!values.includes(v as T)) throw new CliError(`${flag} must be one of ${values.join(', ')} (got "${v}")`);
-    return v as T;
   };
 }
 

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { initBackend } from '@prunekit/tensor-core';
 import { HEAD_VARIANTS, PRUNE_METHODS, TASKS, runSmp, type HeadVariant, type PruneMethod } from '@prunekit/mask-smp';
 import type { CliContext } from '../util/context.js';
-import { CliError, collectList, positiveInt } from '../util/errors.js';
+import { CliError, collectList, positiveInt, oneOf, numberFlag as number } from '../util/errors.js';
 import { printJson } from '../util/io.js';
 import { stageProgress } from '../util/stageProgress.js';
 
@@ -41,21 +41,6 @@ interface SmpFlags {
   exportModel?: boolean;
   logEvery: number;
   json?: boolean;
-}
-
-function number(flag: string, check: (n: number) => boolean, what: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (v.trim() === '' || !check(n)) throw new CliError(`${flag} expects ${what} (got "${v}")`);
-    return n;
-  };
-}
-
-function oneOf<T extends string>(flag: string, values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!values.includes(v as T)) throw new CliError(`${flag} must be one of ${values.join(', ')} (got "${v}")`);
-    return v as T;
-  };
 }
 
 const nonNegInt = (flag: string): ((v: string) => number) => number(flag, (n) => Number.isInteger(n) && n >= 0, 'an integer ≥ 0');

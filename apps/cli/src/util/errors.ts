@@ -37,3 +37,20 @@ export function positiveInt(flag: string): (value: string) => number {
     return n;
   };
 }
+
+/** A numeric flag value that must pass `check` (e.g. "a number in (0, 1]"). */
+export function numberFlag(flag: string, check: (n: number) => boolean, what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !check(n)) throw new CliError(`${flag} expects ${what} (got "${value}")`);
+    return n;
+  };
+}
+
+/** A flag value from a fixed list. */
+export function oneOf<T extends string>(flag: string, values: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!values.includes(value as T)) throw new CliError(`${flag} must be one of ${values.join(', ')} (got "${value}")`);
+    return value as T;
+  };
+}
