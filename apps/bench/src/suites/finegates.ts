@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend, loadModel, modelFingerprint, writeFileAtomic, writeJsonAtomic } from '@prunekit/tensor-core';
 import { TASKS, loadTask, measureSpeed, runGates, type Method, type SpeedResult } from '@prunekit/gates-finegates';
-import type { TaskResult } from '@prunekit/benchmarks-mteb';
-import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
+import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, type PresetKindOptions, type PresetName } from './runs.js';
+import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 export interface FineGatesPreset {
   tasks: string[];
@@ -32,7 +32,7 @@ export interface FineGatesPreset {
 const ALL_TASKS = ['glue_sst2', 'glue_mrpc', 'glue_rte', 'glue_cola', 'financial_phrasebank', 'banking77'];
 const BASELINES: Method[] = ['full-ft', 'lora', 'bitfit'];
 
-export const FINEGATES_PRESETS: Readonly<Record<'quick' | 'default' | 'full', FineGatesPreset>> = {
+export const FINEGATES_PRESETS: Readonly<Record<PresetName, FineGatesPreset>> = {
   // ≤ 10 minutes on 2 cores
   quick: { tasks: ['glue_sst2', 'financial_phrasebank'], sparsities: [0.2, 0.3, 0.4], baselines: BASELINES, seeds: [0], steps: 50, batchSize: 16, maxLength: 64, maxTrain: 2000, maxTest: 300, gateTravel: 5, speedBatches: { one: 12, many: 2, repeats: 5 }, speedAllSeeds: true },
   // about an hour on 2 cores
@@ -66,8 +66,6 @@ interface Row {
   dataNote: string;
 }
 
-const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-const sd = (v: number[]): number => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
 const labelOf = (method: Method, s: number | null): string => (method === 'finegates' ? `finegates-${s}` : method);
 
 interface StoredReport {
@@ -97,8 +95,7 @@ function rowFrom(out: string, task: string, method: Method, sparsity: number | n
   };
 }
 
-async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'default' | 'full'): Promise<BenchOutcome> {
-  const p = FINEGATES_PRESETS[presetName];
+async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p: FineGatesPreset): Promise<BenchOutcome> {
   const outcome: BenchOutcome = { results: [], models: [], failures: [], notes: [] };
   await initBackend({ warn: (l) => { ctx.io.err(`${l}\n`); } });
   const root = path.join(ctx.outDir, 'finegates');
@@ -126,10 +123,11 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
       const label = labelOf(r.method, r.sparsity);
       const out = path.join(root, 'runs', modelName, r.task, `${label}-seed${r.seed}`);
       const timed = r.method === 'finegates' && (p.speedAllSeeds || r.seed === p.seeds[0]);
-      let row = rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed);
-      if (!row) {
-        ctx.io.err(`prunekit-bench finegates [${i}/${runs.length}] ${modelName} ${r.task} ${label} seed ${r.seed}\n`);
-        try {
+      const row = await runOrReuse(ctx, outcome, {
+        read: () => rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed),
+        announce: `prunekit-bench finegates [${i}/${runs.length}] ${modelName} ${r.task} ${label} seed ${r.seed}`,
+        failure: { model: `${modelName} ${label} seed ${r.seed}`, task: r.task },
+        execute: async () => {
           if (!loaded.has(r.task)) loaded.set(r.task, loadTask(ctx.dataRoot, r.task, { maxTrain: p.maxTrain, maxTest: p.maxTest, seed: 0 }));
           const res = await runGates({
             model: modelDir, task: r.task, dataRoot: ctx.dataRoot, out, method: r.method, seed: r.seed, loaded: loaded.get(r.task)!,
@@ -154,11 +152,8 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
             res.models?.full.dispose();
           }
           ctx.io.err(`  accuracy ${(100 * res.metrics.accuracy).toFixed(2)}%${res.removal ? `, ${(100 * res.removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed` : ''} in ${res.seconds.toFixed(0)} s\n`);
-          row = rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed);
-        } catch (e) {
-          outcome.failures.push({ model: `${modelName} ${label} seed ${r.seed}`, task: r.task, error: e instanceof Error ? e.message : String(e) });
-        }
-      }
+        },
+      });
       if (row) rows.push(row);
     }
     allRows.push(...rows);
@@ -169,28 +164,22 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
         const rs = rows.filter((r) => r.label === label && r.task === task);
         if (!rs.length) continue;
         const spec = TASKS[task]!;
-        const res: TaskResult = {
-          task_name: `${task}-finegates`,
-          task_type: task === 'glue_mrpc' || task === 'glue_rte' ? 'pair-classification' : 'classification',
+        outcome.results.push(seedsTaskResult({
+          task: `${task}-finegates`,
+          type: task === 'glue_mrpc' || task === 'glue_rte' ? 'pair-classification' : 'classification',
           domain: task === 'financial_phrasebank' || task === 'banking77' ? 'finance' : 'general',
-          dataset_revision: null,
-          scores: {
-            [spec.test.replace('.jsonl', '')]: [{
-              hf_subset: 'default', languages: ['eng-Latn'], main_score: mean(rs.map((r) => r.main)), accuracy: mean(rs.map((r) => r.accuracy)), mcc: mean(rs.map((r) => r.mcc)),
-              std: sd(rs.map((r) => r.main)), seeds: rs.map((r) => r.seed), per_seed: rs.map((r) => r.main), trainable_parameters: rs[0]!.trainable,
-              ...(rs[0]!.removedLinear !== null ? { removed_linear_fraction: mean(rs.map((r) => r.removedLinear!)) } : {}),
-              ...(rs.some((r) => r.speed1) ? { speedup_batch1: mean(rs.filter((r) => r.speed1).map((r) => r.speed1!.speedup)), speedup_batch32: mean(rs.filter((r) => r.speed32).map((r) => r.speed32!.speedup)) } : {}),
-            }],
+          split: spec.test.replace('.jsonl', ''),
+          mainMetric: spec.metric === 'mcc' ? 'mcc' : 'accuracy',
+          modelName: `${modelName} ${label}`,
+          fingerprint: fp,
+          runs: rs,
+          metrics: { accuracy: mean(rs.map((r) => r.accuracy)), mcc: mean(rs.map((r) => r.mcc)) },
+          extra: {
+            trainable_parameters: rs[0]!.trainable,
+            ...(rs[0]!.removedLinear !== null ? { removed_linear_fraction: mean(rs.map((r) => r.removedLinear!)) } : {}),
+            ...(rs.some((r) => r.speed1) ? { speedup_batch1: mean(rs.filter((r) => r.speed1).map((r) => r.speed1!.speedup)), speedup_batch32: mean(rs.filter((r) => r.speed32).map((r) => r.speed32!.speedup)) } : {}),
           },
-          evaluation_time: rs.reduce((a, r) => a + r.seconds, 0),
-          kg_co2_emissions: null,
-          main_metric: spec.metric === 'mcc' ? 'mcc' : 'accuracy',
-          model_name: `${modelName} ${label}`,
-          model_revision: fp,
-          prunekit_version: '0.1.0',
-          warnings: [],
-        };
-        outcome.results.push(res);
+        }));
       }
     }
     outcome.models.push({ path: modelDir, name: modelName, fingerprint: fp, wallTime: (performance.now() - t0) / 1000 });
@@ -211,10 +200,6 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: 'quick' | 'de
   return outcome;
 }
 
-function pct(v: number[]): string {
-  return v.length === 0 ? '–' : `${(100 * mean(v)).toFixed(1)}${v.length > 1 ? ` ± ${(100 * sd(v)).toFixed(1)}` : ''}`;
-}
-
 function modelTable(modelName: string, rows: Row[], p: FineGatesPreset): string {
   const labels = [...p.baselines.map((m) => labelOf(m, null)), ...p.sparsities.map((s) => labelOf('finegates', s))];
   const lines = [`## ${modelName}`, '', `Score ×100 (accuracy; CoLA: Matthews correlation), mean${p.seeds.length > 1 ? ' ± sd' : ''} over ${p.seeds.length} seed${p.seeds.length > 1 ? 's' : ''}.`, ''];
@@ -223,12 +208,12 @@ function modelTable(modelName: string, rows: Row[], p: FineGatesPreset): string 
   for (const label of labels) {
     const rs = rows.filter((r) => r.label === label);
     if (!rs.length) continue;
-    const perTask = p.tasks.map((t) => pct(rs.filter((r) => r.task === t).map((r) => r.main)));
+    const perTask = p.tasks.map((t) => pctCell(rs.filter((r) => r.task === t).map((r) => r.main)));
     const taskMeans = p.tasks.map((t) => rs.filter((r) => r.task === t).map((r) => r.main)).filter((v) => v.length > 0).map(mean);
     const fg = rs[0]!.removedLinear !== null;
     const tr = [...new Set(rs.map((r) => r.trainable))];
     const trainable = tr.length === 1 ? String(tr[0]) : `${Math.min(...tr)}–${Math.max(...tr)}`;
-    lines.push(`| ${label} | ${perTask.join(' | ')} | ${(100 * mean(taskMeans)).toFixed(1)} | ${trainable} | ${fg ? pct(rs.map((r) => r.removedLinear!)) + '%' : '0'} | ${fg ? pct(rs.map((r) => r.removedTotal!)) + '%' : '0'} | ${[(r: Row) => r.speed1, (r: Row) => r.speed32, (r: Row) => r.speedNg1, (r: Row) => r.speedNg32].map((f) => (fg ? `${mean(rs.filter((r) => f(r)).map((r) => f(r)!.speedup)).toFixed(2)}×` : '1')).join(' | ')} |`);
+    lines.push(`| ${label} | ${perTask.join(' | ')} | ${(100 * mean(taskMeans)).toFixed(1)} | ${trainable} | ${fg ? pctCell(rs.map((r) => r.removedLinear!)) + '%' : '0'} | ${fg ? pctCell(rs.map((r) => r.removedTotal!)) + '%' : '0'} | ${[(r: Row) => r.speed1, (r: Row) => r.speed32, (r: Row) => r.speedNg1, (r: Row) => r.speedNg32].map((f) => (fg ? `${mean(rs.filter((r) => f(r)).map((r) => f(r)!.speedup)).toFixed(2)}×` : '1')).join(' | ')} |`);
   }
   const fgRows = rows.filter((r) => r.method === 'finegates');
   const timedRows = fgRows.filter((r) => r.speed1);
@@ -266,7 +251,7 @@ function claimsNote(rows: Row[], p: FineGatesPreset): string {
     const inRange = g.removed >= 0.2;
     const small = g.gap <= few;
     if (inRange && small) removedHeld = true;
-    lines.push(`- target ${s}: ${(100 * g.removed).toFixed(1)}% of attention+FFN parameters removed, score ${(100 * g.gap).toFixed(1)} points ${g.gap >= 0 ? 'below' : 'above'} full fine-tuning (mean over tasks and seeds); CPU time change of the saved compacted model ${(100 * (1 / g.speed1 - 1)).toFixed(1)}% at batch 1 (${g.speed1.toFixed(2)}×) and ${(100 * (1 / g.speed32 - 1)).toFixed(1)}% at batch 32 (${g.speed32.toFixed(2)}×); without gathered inputs ${g.ng1.toFixed(2)}× / ${g.ng32.toFixed(2)}×.`);
+    lines.push(`- target ${s}: ${(100 * g.removed).toFixed(1)}% of attention+FFN parameters removed, score ${(100 * Math.abs(g.gap)).toFixed(1)} points ${g.gap >= 0 ? 'below' : 'above'} full fine-tuning (mean over tasks and seeds); CPU time change of the saved compacted model ${(100 * (1 / g.speed1 - 1)).toFixed(1)}% at batch 1 (${g.speed1.toFixed(2)}×) and ${(100 * (1 / g.speed32 - 1)).toFixed(1)}% at batch 32 (${g.speed32.toFixed(2)}×); without gathered inputs ${g.ng1.toFixed(2)}× / ${g.ng32.toFixed(2)}×.`);
   }
   const top = gap(Math.max(...p.sparsities));
   const best = Math.max(top.speed1, top.speed32, top.ng1, top.ng32);
@@ -278,17 +263,18 @@ function claimsNote(rows: Row[], p: FineGatesPreset): string {
   return lines.join('\n');
 }
 
-export const finegatesKind: SuiteKind = {
-  name: 'finegates',
-  description: 'FineGates at target sparsity 0.2/0.3/0.4 vs full fine-tuning, LoRA (r = 4) and BitFit: score, trainable parameters, parameters removed, CPU speedup of the compacted model',
-  suites() {
-    const make = (name: string, preset: 'default' | 'full', description: string): BenchSuite => ({
-      name, kind: 'finegates', description,
-      run: (ctx) => runFineGatesSuite(ctx, ctx.quick ? 'quick' : preset),
-    });
-    return [
-      make('finegates', 'default', 'FineGates vs full-ft, LoRA, BitFit on glue_sst2/mrpc/rte/cola, financial_phrasebank, banking77, 3 seeds, 60 steps (about an hour on 2 cores; --quick: glue_sst2 and financial_phrasebank, one seed, under 10 minutes)'),
-      make('finegates-full', 'full', 'the finegates suite with 600 training steps and longer inputs (several hours on 2 cores)'),
-    ];
-  },
-};
+/** The finegates kind; tests pass miniature presets. */
+export function makeFineGatesKind(options: PresetKindOptions<FineGatesPreset> = {}): SuiteKind {
+  return presetKind({
+    name: 'finegates',
+    description: 'FineGates at target sparsity 0.2/0.3/0.4 vs full fine-tuning, LoRA (r = 4) and BitFit: score, trainable parameters, parameters removed, CPU speedup of the compacted model',
+    presets: options.presets ?? FINEGATES_PRESETS,
+    run: runFineGatesSuite,
+    suites: [
+      ['finegates', 'default', 'FineGates vs full-ft, LoRA, BitFit on glue_sst2/mrpc/rte/cola, financial_phrasebank, banking77, 3 seeds, 60 steps (about an hour on 2 cores; --quick: glue_sst2 and financial_phrasebank, one seed, under 10 minutes)'],
+      ['finegates-full', 'full', 'the finegates suite with 600 training steps and longer inputs (several hours on 2 cores)'],
+    ],
+  });
+}
+
+export const finegatesKind: SuiteKind = makeFineGatesKind();

@@ -4,14 +4,14 @@
 // run folders under <out>/smp/runs are reused when the suite is run again (resume). Writes
 // <out>/smp/table.md (score vs keep fraction, mean ± sd over seeds), <out>/smp/chart.svg, and, for
 // SMP-S at the two lowest keep fractions, the size and measured forward speed of the row-compacted
-// model (<out>/smp/compaction.json).
+// model (in <out>/smp/runs.json).
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer, initBackend, loadModel, modelFingerprint, planFromMasks, compact, writeFileAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
 import { TASKS, classificationScores, encodeExamples, evaluate, loadBitMasks, loadExamples, mainScore, resolveLabelWords, resolveTask, runSmp, type PruneMethod, type RunResult } from '@prunekit/mask-smp';
-import type { TaskResult } from '@prunekit/benchmarks-mteb';
-import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
+import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, type PresetKindOptions, type PresetName } from './runs.js';
+import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 export interface SmpPreset {
   tasks: string[];
@@ -35,7 +35,7 @@ const PRUNING: PruneMethod[] = ['smp-l', 'smp-s', 'movement', 'magnitude-ft'];
 // fine-tuning reaches 54-60% of dev after 50-100 steps of batch 16 and 68-70% after 300; SMP-L at
 // 80% keep 56% after 50 steps, 58-60% after 150-300 (the scores need hundreds of steps of lr 2e-2
 // to rank the weights; at 50 steps every method stays near the label prior).
-export const SMP_PRESETS: Readonly<Record<'quick' | 'default' | 'full', SmpPreset>> = {
+export const SMP_PRESETS: Readonly<Record<PresetName, SmpPreset>> = {
   // ≈ 10 minutes on 2 idle cores: a smoke test of every method, too short for the claims
   quick: { tasks: ['glue_sst2'], keeps: [0.5, 0.1], methods: PRUNING, seeds: [0], distil: false, steps: 150, batchSize: 16, maxLength: 64, maxTrain: 2000, maxEval: 400, weightLr: 1e-4, head: 'prompt' },
   // about an hour on 2 idle cores (17 runs of 500 steps): SST-2 at the paper's four keep fractions
@@ -61,8 +61,6 @@ interface RunRow {
 }
 
 const fmtKeep = (k: number): string => `${Math.round(k * 1000) / 10}%`;
-const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-const sd = (v: number[]): number => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
 
 function rowFrom(task: string, method: string, keep: number, seed: number, out: string): RunRow | null {
   const f = path.join(out, 'metrics.json');
@@ -73,9 +71,14 @@ function rowFrom(task: string, method: string, keep: number, seed: number, out: 
   return { task, method, keep, seed, main: m.final.main, ...m.final.scores, seconds: m.seconds, maskBytes, modelBytes: m.modelBytes, out };
 }
 
-/** Median seconds of `reps` forward passes of a fixed batch. */
-function forwardSeconds(model: EncoderModel, batch: number, seq: number, reps: number): number {
-  const ids = tf.tensor2d(Int32Array.from({ length: batch * seq }, (_, i) => 5 + ((i * 7919) % 1000)), [batch, seq], 'int32');
+/**
+ * Median seconds of `reps` forward passes of a fixed batch: `seq` tokens (fewer where the model's
+ * positions end sooner) of ids 5..1004 (fewer where the vocabulary is smaller).
+ */
+function forwardSeconds(model: EncoderModel, batch: number, seqWanted: number, reps: number): number {
+  const { vocabSize, maxPositionEmbeddings, modelType, padTokenId } = model.config;
+  const seq = Math.min(seqWanted, maxPositionEmbeddings - (modelType === 'bert' ? 0 : padTokenId + 1));
+  const ids = tf.tensor2d(Int32Array.from({ length: batch * seq }, (_, i) => 5 + ((i * 7919) % Math.min(1000, vocabSize - 5))), [batch, seq], 'int32');
   const att = tf.ones([batch, seq], 'int32') as tf.Tensor2D;
   const body = new (model.constructor as typeof import('@prunekit/tensor-core').EncoderModel)({ ...model.config, head: 'base' }, model.params, model.prefix);
   const times: number[] = [];
@@ -168,13 +171,13 @@ async function referenceScores(modelDir: string, datasets: string, taskName: str
   }
 }
 
-async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default' | 'full'): Promise<BenchOutcome> {
-  const preset = SMP_PRESETS[presetName];
+async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset: SmpPreset): Promise<BenchOutcome> {
   const outcome: BenchOutcome = { results: [], models: [], failures: [], notes: [] };
   await initBackend({ warn: (l) => { ctx.io.err(`${l}\n`); } });
   const root = path.join(ctx.outDir, 'smp');
   const rows: RunRow[] = [];
   const compaction: CompactionRow[] = [];
+  const notCompacted: { task: string; keep: number; variant: string; error: string }[] = [];
   const references = new Map<string, Reference>();
   for (const modelDir of ctx.models) {
     const t0 = performance.now();
@@ -199,10 +202,11 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
     for (const r of runs) {
       i++;
       const out = path.join(root, 'runs', modelName, r.task, `${r.label}-keep${r.keep}-seed${r.seed}`);
-      let row = rowFrom(r.task, r.label, r.keep, r.seed, out);
-      if (!row) {
-        ctx.io.err(`prunekit-bench smp [${i}/${runs.length}] ${r.task} ${r.label} keep ${fmtKeep(r.keep)} seed ${r.seed}\n`);
-        try {
+      const row = await runOrReuse(ctx, outcome, {
+        read: () => rowFrom(r.task, r.label, r.keep, r.seed, out),
+        announce: `prunekit-bench smp [${i}/${runs.length}] ${r.task} ${r.label} keep ${fmtKeep(r.keep)} seed ${r.seed}`,
+        failure: { model: `${modelName} ${r.label} keep ${r.keep} seed ${r.seed}`, task: r.task },
+        execute: async () => {
           const teacher = r.teacher ? path.join(root, 'runs', modelName, r.task, `full-ft-keep1-seed${r.seed}`) : undefined;
           const res: RunResult = await runSmp({
             model: modelDir, task: r.task, datasets: ctx.dataRoot, out, method: r.method, keep: r.keep, seed: r.seed,
@@ -210,11 +214,8 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
             weightLr: preset.weightLr, head: preset.head, checkpointEvery: 25, ...(teacher ? { teacher } : {}),
           });
           ctx.io.err(`  ${res.task.metric} ${(100 * res.final.main).toFixed(2)} in ${res.seconds.toFixed(0)} s\n`);
-          row = rowFrom(r.task, r.label, r.keep, r.seed, out);
-        } catch (e) {
-          outcome.failures.push({ model: `${modelName} ${r.label} keep ${r.keep} seed ${r.seed}`, task: r.task, error: e instanceof Error ? e.message : String(e) });
-        }
-      }
+        },
+      });
       if (row) rows.push(row);
     }
     // row compaction of SMP-S at the two lowest keep fractions (seed of the first run)
@@ -228,14 +229,18 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
           if (!src) continue;
           const { masks } = loadBitMasks(src.out);
           for (const [variant, minKept] of [['exact (all-zero rows and columns removed)', 1], ['rows/columns with < 10 kept weights removed', 10]] as const) {
-            const plan = planFromMasks(model, masks, { minKept });
-            const small = compact(model, plan);
+            let small: EncoderModel | null = null;
             try {
+              // a plan can be impossible (e.g. a layer that would lose every head); that is a finding, not a failed run
+              const plan = planFromMasks(model, masks, { minKept });
+              small = compact(model, plan);
               const sec = forwardSeconds(small, 16, 64, 5);
               const params = small.numParameters();
               compaction.push({ task, keep, variant, parameters: params, bytes: params * 4, sizeRatio: params / model.numParameters(), droppedNonzero: plan.report.droppedNonzero, seconds: sec, speedup: denseSec / sec, score: minKept === 1 ? src.main : null });
+            } catch (e) {
+              notCompacted.push({ task, keep, variant, error: e instanceof Error ? e.message : String(e) });
             } finally {
-              small.dispose();
+              small?.dispose();
             }
           }
         }
@@ -254,22 +259,17 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
         const rs = rows.filter((r) => r.method === method && r.keep === keep && r.task === task);
         if (!rs.length) continue;
         const spec = TASKS[task]!;
-        const m = mean(rs.map((r) => r.main));
-        const res: TaskResult = {
-          task_name: `${task}-smp`,
-          task_type: spec.input === 'pair' ? 'pair-classification' : 'classification',
+        outcome.results.push(seedsTaskResult({
+          task: `${task}-smp`,
+          type: spec.input === 'pair' ? 'pair-classification' : 'classification',
           domain: task === 'financial_phrasebank' ? 'finance' : 'general',
-          dataset_revision: null,
-          scores: { [spec.evalFile.replace('.jsonl', '')]: [{ hf_subset: 'default', languages: ['eng-Latn'], main_score: m, accuracy: mean(rs.map((r) => r.accuracy)), mcc: mean(rs.map((r) => r.mcc)), f1: mean(rs.map((r) => r.f1)), macro_f1: mean(rs.map((r) => r.macroF1)), std: sd(rs.map((r) => r.main)), seeds: rs.map((r) => r.seed), per_seed: rs.map((r) => r.main) }] },
-          evaluation_time: rs.reduce((a, r) => a + r.seconds, 0),
-          kg_co2_emissions: null,
-          main_metric: spec.metric,
-          model_name: method === 'full-ft' ? `${modelName} dense` : `${modelName} ${method} ${fmtKeep(keep)}`,
-          model_revision: fp,
-          prunekit_version: '0.1.0',
-          warnings: [],
-        };
-        outcome.results.push(res);
+          split: spec.evalFile.replace('.jsonl', ''),
+          mainMetric: spec.metric,
+          modelName: method === 'full-ft' ? `${modelName} dense` : `${modelName} ${method} ${fmtKeep(keep)}`,
+          fingerprint: fp,
+          runs: rs,
+          metrics: { accuracy: mean(rs.map((r) => r.accuracy)), mcc: mean(rs.map((r) => r.mcc)), f1: mean(rs.map((r) => r.f1)), macro_f1: mean(rs.map((r) => r.macroF1)) },
+        }));
       }
     }
     outcome.models.push({ path: modelDir, name: modelName, fingerprint: fp, wallTime: (performance.now() - t0) / 1000 });
@@ -278,21 +278,20 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
   // table (score vs keep fraction) and chart
   const methods = [...new Set(rows.map((r) => r.method))];
   const keeps = [...new Set(rows.filter((r) => r.method !== 'full-ft').map((r) => r.keep))].sort((a, b) => b - a);
-  const cell = (v: number[]): string => (v.length === 0 ? '–' : `${(100 * mean(v)).toFixed(1)}${v.length > 1 ? ` ± ${(100 * sd(v)).toFixed(1)}` : ''}`);
   const lines = [`# SMP suite (${presetName} preset)`, ''];
   const tasks = [...new Set(rows.map((r) => r.task))];
   for (const task of tasks) {
     const spec = TASKS[task]!;
     lines.push(`## ${task} (${spec.metric}${spec.metric === 'accuracy' ? '' : ', accuracy in brackets'}, ×100, mean${preset.seeds.length > 1 ? ' ± sd' : ''} over ${preset.seeds.length} seed${preset.seeds.length > 1 ? 's' : ''})`, '');
     const dense = rows.filter((r) => r.task === task && r.method === 'full-ft');
-    lines.push(`Dense fine-tuning: ${cell(dense.map((r) => r.main))}${spec.metric === 'accuracy' ? '' : ` (${cell(dense.map((r) => r.accuracy))})`}`, '');
+    lines.push(`Dense fine-tuning: ${pctCell(dense.map((r) => r.main))}${spec.metric === 'accuracy' ? '' : ` (${pctCell(dense.map((r) => r.accuracy))})`}`, '');
     const ref = references.get(task);
     if (ref) lines.push(`References (first model): majority class ${(100 * ref.majority).toFixed(1)}; the pretrained label-word head without training or pruning (where SMP starts) ${(100 * ref.zeroShot).toFixed(1)}.`, '');
     lines.push(`| method | ${keeps.map(fmtKeep).join(' | ')} |`, `|---|${keeps.map(() => '---:|').join('')}`);
     for (const m of methods.filter((x) => x !== 'full-ft')) {
       lines.push(`| ${m} | ${keeps.map((k) => {
         const rs = rows.filter((r) => r.task === task && r.method === m && r.keep === k);
-        return `${cell(rs.map((r) => r.main))}${spec.metric === 'accuracy' || rs.length === 0 ? '' : ` (${cell(rs.map((r) => r.accuracy))})`}`;
+        return `${pctCell(rs.map((r) => r.main))}${spec.metric === 'accuracy' || rs.length === 0 ? '' : ` (${pctCell(rs.map((r) => r.accuracy))})`}`;
       }).join(' | ')} |`);
     }
     lines.push('');
@@ -301,6 +300,7 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
     lines.push('## Row-compacted SMP-S models (forward of 16 × 64 tokens, median of 5, this machine)', '', '| task | keep | variant | parameters | MiB | size | nonzero weights dropped | ms | speedup | score |', '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
     for (const c of compaction) lines.push(`| ${c.task} | ${fmtKeep(c.keep)} | ${c.variant} | ${c.parameters} | ${(c.bytes / 2 ** 20).toFixed(2)} | ${(100 * c.sizeRatio).toFixed(1)}% | ${c.droppedNonzero} | ${(1000 * c.seconds).toFixed(1)} | ${c.speedup.toFixed(2)}× | ${c.score === null ? '' : (100 * c.score).toFixed(1)} |`);
     lines.push('');
+    for (const n of notCompacted) lines.push(`Not compacted: ${n.task} at keep ${fmtKeep(n.keep)}, ${n.variant}: ${n.error}.`, '');
   }
   const maskRow = rows.find((r) => r.maskBytes !== null);
   if (maskRow) lines.push(`Masks per task: ${maskRow.maskBytes} bytes (${((100 * maskRow.maskBytes!) / maskRow.modelBytes).toFixed(2)}% of the ${(maskRow.modelBytes / 2 ** 20).toFixed(1)} MiB fp32 model).`, '');
@@ -309,27 +309,29 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: 'quick' | 'default'
   lines.push(`Setup: ${setup}.`, '');
   writeFileAtomic(path.join(root, 'table.md'), `${lines.join('\n')}\n`);
   writeFileAtomic(path.join(root, 'chart.svg'), svgChart(rows, tasks, methods, keeps));
-  writeJsonAtomic(path.join(root, 'runs.json'), { preset: presetName, settings: preset, references: Object.fromEntries(references), rows, compaction });
+  writeJsonAtomic(path.join(root, 'runs.json'), { preset: presetName, settings: preset, references: Object.fromEntries(references), rows, compaction, notCompacted });
   ctx.io.err(`${lines.join('\n')}\n`);
   outcome.notes.push(
     `smp suite, ${presetName} preset${ctx.quick ? ' (--quick)' : ''}: ${setup}.`,
     `Table of score vs keep fraction: ${path.join(root, 'table.md')}; chart: ${path.join(root, 'chart.svg')}; every run's masks, manifest and metrics under ${path.join(root, 'runs')} (reused when the suite is run again).`,
     'Model names in the tables below read "<model> <method> <keep fraction>"; "dense" is full fine-tuning. Scores are means over seeds.',
+    ...notCompacted.map((n) => `SMP-S row compaction not possible for ${n.task} at keep ${fmtKeep(n.keep)} (${n.variant}): ${n.error}.`),
   );
   return outcome;
 }
 
-export const smpKind: SuiteKind = {
-  name: 'smp',
-  description: 'SMP-L / SMP-S vs movement, magnitude-ft and dense fine-tuning across keep fractions (masked-LM models with the label-word head)',
-  suites() {
-    const make = (name: string, preset: 'default' | 'full', description: string): BenchSuite => ({
-      name, kind: 'smp', description,
-      run: (ctx) => runSmpSuite(ctx, ctx.quick ? 'quick' : preset),
-    });
-    return [
-      make('smp', 'default', 'SMP vs baselines on glue_sst2 at keep 80/50/10/3%, 500 steps, one seed (about an hour on 2 idle cores; --quick: 150 steps at 50/10%, about 10 minutes)'),
-      make('smp-full', 'full', 'SMP vs baselines on five tasks at keep 80/50/10/3%, 3 seeds, with distillation (several hours on 2 cores)'),
-    ];
-  },
-};
+/** The smp kind; tests pass miniature presets. */
+export function makeSmpKind(options: PresetKindOptions<SmpPreset> = {}): SuiteKind {
+  return presetKind({
+    name: 'smp',
+    description: 'SMP-L / SMP-S vs movement, magnitude-ft and dense fine-tuning across keep fractions (masked-LM models with the label-word head)',
+    presets: options.presets ?? SMP_PRESETS,
+    run: runSmpSuite,
+    suites: [
+      ['smp', 'default', 'SMP vs baselines on glue_sst2 at keep 80/50/10/3%, 500 steps, one seed (about an hour on 2 idle cores; --quick: 150 steps at 50/10%, about 10 minutes)'],
+      ['smp-full', 'full', 'SMP vs baselines on five tasks at keep 80/50/10/3%, 3 seeds, with distillation (several hours on 2 cores)'],
+    ],
+  });
+}
+
+export const smpKind: SuiteKind = makeSmpKind();

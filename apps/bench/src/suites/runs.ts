@@ -1,0 +1,117 @@
+// What the smp and finegates kinds share: a matrix of training runs, one folder each under
+// <out>/<kind>/runs, where a folder whose results are complete is read back instead of being run
+// again (resume); and the mean ± sd over seeds that their tables and task results report.
+import type { TaskResult, TaskType } from '@prunekit/benchmarks-mteb';
+import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
+
+/** The presets of a kind: `quick` serves --quick, the others name a suite's preset. */
+export type PresetName = 'quick' | 'default' | 'full';
+
+/** Options of a kind with presets: tests pass miniature presets. */
+export interface PresetKindOptions<P> {
+  presets?: Readonly<Record<PresetName, P>>;
+}
+
+/**
+ * A kind whose suites are [name, preset, description] each: a suite runs its preset, or the quick
+ * one under --quick; `run` gets the preset's name and settings.
+ */
+export function presetKind<P>(o: {
+  name: string;
+  description: string;
+  presets: Readonly<Record<PresetName, P>>;
+  run: (ctx: BenchRunContext, name: PresetName, preset: P) => Promise<BenchOutcome>;
+  suites: readonly (readonly [name: string, preset: Exclude<PresetName, 'quick'>, description: string])[];
+}): SuiteKind {
+  return {
+    name: o.name,
+    description: o.description,
+    suites: () => o.suites.map(([name, preset, description]): BenchSuite => ({
+      name, kind: o.name, description,
+      run: (ctx) => {
+        const which = ctx.quick ? 'quick' : preset;
+        return o.run(ctx, which, o.presets[which]);
+      },
+    })),
+  };
+}
+
+export const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+
+/** Sample standard deviation (n − 1); 0 for fewer than two values. */
+export const sd = (v: number[]): number => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+
+/** A table cell of fractions as percentages: "12.3", "12.3 ± 0.4" over several values, "–" for none. */
+export function pctCell(v: number[]): string {
+  return v.length === 0 ? '–' : `${(100 * mean(v)).toFixed(1)}${v.length > 1 ? ` ± ${(100 * sd(v)).toFixed(1)}` : ''}`;
+}
+
+export interface ResumableRun<Row> {
+  /** The run's row from its folder, or null while the folder is absent or incomplete. */
+  read(): Row | null;
+  /** One line on stderr before the run starts (not written when the folder is reused). */
+  announce: string;
+  /** Runs it, writing its folder. */
+  execute(): Promise<void>;
+  /** Where an error is listed in the outcome's failures. */
+  failure: { model: string; task: string };
+}
+
+/**
+ * A finished run's row read from its folder, else the run executed and its row read then. An error
+ * is recorded in `outcome.failures` and gives null, so the other runs of the matrix go on.
+ */
+export async function runOrReuse<Row>(ctx: BenchRunContext, outcome: BenchOutcome, run: ResumableRun<Row>): Promise<Row | null> {
+  const done = run.read();
+  if (done) return done;
+  ctx.io.err(`${run.announce}\n`);
+  try {
+    await run.execute();
+    return run.read();
+  } catch (e) {
+    outcome.failures.push({ ...run.failure, error: e instanceof Error ? e.message : String(e) });
+    return null;
+  }
+}
+
+export interface SeedRun {
+  seed: number;
+  /** main score of the run */
+  main: number;
+  /** seconds the run took */
+  seconds: number;
+}
+
+/**
+ * One task result in MTEB's layout for a method's runs over seeds: main_score is the mean over the
+ * runs, std their sd, seeds and per_seed list them; `metrics` (already averaged) follow main_score
+ * and `extra` follows per_seed.
+ */
+export function seedsTaskResult(o: {
+  task: string;
+  type: TaskType;
+  domain: string;
+  split: string;
+  mainMetric: string;
+  modelName: string;
+  fingerprint: string;
+  runs: readonly SeedRun[];
+  metrics: Record<string, number>;
+  extra?: Record<string, unknown>;
+}): TaskResult {
+  const main = o.runs.map((r) => r.main);
+  return {
+    task_name: o.task,
+    task_type: o.type,
+    domain: o.domain,
+    dataset_revision: null,
+    scores: { [o.split]: [{ hf_subset: 'default', languages: ['eng-Latn'], main_score: mean(main), ...o.metrics, std: sd(main), seeds: o.runs.map((r) => r.seed), per_seed: main, ...o.extra }] },
+    evaluation_time: o.runs.reduce((a, r) => a + r.seconds, 0),
+    kg_co2_emissions: null,
+    main_metric: o.mainMetric,
+    model_name: o.modelName,
+    model_revision: o.fingerprint,
+    prunekit_version: '0.1.0',
+    warnings: [],
+  };
+}
