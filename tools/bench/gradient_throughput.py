@@ -19,6 +19,8 @@ tok = AutoTokenizer.from_pretrained(model_dir)
 model = AutoModel.from_pretrained(model_dir).eval()
 for name, p in model.named_parameters():
     p.requires_grad = ("intermediate.dense.weight" in name) or ("output.dense.weight" in name and "attention" not in name)
+trained = [p for p in model.parameters() if p.requires_grad]
+accumulators = [(torch.zeros_like(p), torch.zeros_like(p)) for p in trained]
 
 
 def embed(texts):
@@ -37,10 +39,11 @@ def step(chunk):
     loss = F.cross_entropy(scores, torch.arange(len(chunk)))
     model.zero_grad()
     loss.backward()
-    # accumulate g^2 and g as the statistics do
-    for p_ in model.parameters():
-        if p_.grad is not None:
-            _ = p_.grad * p_.grad
+    # accumulate g^2 and g in place, as prunekit's statistics do
+    with torch.no_grad():
+        for p_, (sq, s) in zip(trained, accumulators):
+            sq.addcmul_(p_.grad, p_.grad)
+            s.add_(p_.grad)
 
 
 chunks = [triplets[i * batch:(i + 1) * batch] for i in range(batches)]
