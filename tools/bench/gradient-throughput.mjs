@@ -3,7 +3,7 @@
 // gradients accumulated as Fisher and mean gradient), prunekit versus PyTorch on the same model and
 // batches in one run, and peak memory. Not a test: a benchmark whose numbers go in reports.
 //
-//   npx nx run @prunekit/scoring-fisher:build && node tools/bench/gradient-throughput.mjs [--batches 8] [--batch 16]
+//   npx nx run @prunekit/scoring-fisher:build && node tools/bench/gradient-throughput.mjs [--batches 8] [--batch 16] [--micro-batch 0,16]
 //
 // Triplets: the demo's authored finance triplets (apps/cli/src/demo/data.ts, rebuilt here as JSON).
 // Models: ../shared/models/mini-encoder and the BERT-base-sized random model of make_random_bert.py.
@@ -16,7 +16,9 @@ import { parseArgs } from 'node:util';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const shared = process.env.PRUNEKIT_SHARED_DIR ?? path.resolve(root, '..', 'shared');
 const python = path.join(root, 'tools', '.venv', 'bin', 'python');
-const { values } = parseArgs({ options: { batches: { type: 'string', default: '8' }, batch: { type: 'string', default: '16' }, 'only-node': { type: 'string' } } });
+const { values } = parseArgs({ options: { batches: { type: 'string', default: '8' }, batch: { type: 'string', default: '16' }, 'only-node': { type: 'string' }, 'micro-batch': { type: 'string', default: '0,16' } } });
+// prunekit is measured once per --micro-batch value (0 = the whole batch in one backward pass)
+const microBatches = values['micro-batch'].split(',').map(Number);
 const batches = Number(values.batches);
 const batch = Number(values.batch);
 
@@ -29,7 +31,8 @@ if (values['only-node']) {
   const triplets = JSON.parse(fs.readFileSync(file, 'utf8'));
   const enc = await SentenceEncoder.load(dir, { maxLength: 128 });
   const params = prunableParameters(enc.model, MLP_ONLY).map((p) => p.name);
-  const acc = new GradStatsAccumulator(enc.model, params, 'mean');
+  const mb = microBatches[0];
+  const acc = new GradStatsAccumulator(enc.model, params, 'mean', mb > 0 ? { microBatch: mb } : {});
   const chunks = Array.from({ length: batches }, (_, i) => triplets.slice(i * batch, (i + 1) * batch));
   const stepOnce = async (c) => {
     const inputs = await tokenizeTriplets(enc.tokenizer, c, 128);
@@ -64,17 +67,23 @@ if (!fs.existsSync(path.join(bertBase, 'model.safetensors'))) {
   if (r.status !== 0) process.exit(1);
 }
 console.log(`${os.cpus().length} cores (${os.cpus()[0]?.model}); ${batches} batches of ${batch} triplets (+1 warm-up), max length 128, gradients of the MLP matrices`);
-console.log('\n| model | prunekit triplets/s | PyTorch triplets/s | ratio | prunekit peak RSS MB | PyTorch peak RSS MB |');
-console.log('|---|---|---|---|---|---|');
+console.log('\n| model | prunekit micro-batch | prunekit triplets/s | PyTorch triplets/s | ratio | prunekit peak RSS MB | PyTorch peak RSS MB |');
+console.log('|---|---|---|---|---|---|---|');
 for (const [label, dir] of [['mini-encoder', path.join(shared, 'models/mini-encoder')], ['BERT-base-sized (random)', bertBase]]) {
-  const ours = spawnSync(process.execPath, [import.meta.filename, '--batches', String(batches), '--batch', String(batch), '--only-node', `${dir}::${file}`], { encoding: 'utf8' });
   const theirs = spawnSync(python, [path.join(root, 'tools/bench/gradient_throughput.py'), dir, file, String(batch), String(batches)], { encoding: 'utf8' });
-  if (ours.status !== 0 || theirs.status !== 0) {
-    console.error(ours.stderr, theirs.stderr);
+  if (theirs.status !== 0) {
+    console.error(theirs.stderr);
     process.exit(1);
   }
-  const a = JSON.parse(ours.stdout.trim().split('\n').pop());
   const b = JSON.parse(theirs.stdout.trim().split('\n').pop());
-  console.log(`| ${label} | ${a.triplets_per_s.toFixed(2)} | ${b.triplets_per_s.toFixed(2)} | ${(a.triplets_per_s / b.triplets_per_s).toFixed(2)} | ${a.peak_rss_mb.toFixed(0)} | ${b.peak_rss_mb.toFixed(0)} |`);
+  for (const mb of microBatches) {
+    const ours = spawnSync(process.execPath, [import.meta.filename, '--batches', String(batches), '--batch', String(batch), '--micro-batch', String(mb), '--only-node', `${dir}::${file}`], { encoding: 'utf8' });
+    if (ours.status !== 0) {
+      console.error(ours.stderr);
+      process.exit(1);
+    }
+    const a = JSON.parse(ours.stdout.trim().split('\n').pop());
+    console.log(`| ${label} | ${mb > 0 ? `${mb} sequences` : 'whole batch'} | ${a.triplets_per_s.toFixed(2)} | ${b.triplets_per_s.toFixed(2)} | ${(a.triplets_per_s / b.triplets_per_s).toFixed(2)} | ${a.peak_rss_mb.toFixed(0)} | ${b.peak_rss_mb.toFixed(0)} |`);
+  }
 }
 fs.rmSync(tmp, { recursive: true, force: true });

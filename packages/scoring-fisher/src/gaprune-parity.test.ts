@@ -35,13 +35,14 @@ function inputs(label: string, b: number, part: string): EncoderInputs {
 
 let domain: GradStats;
 let general: GradStats;
+let domainChunked: GradStats;
 let weights: Weights;
 
 beforeAll(async () => {
   await initBackend();
   const model = loadModel(path.join(fixtures, 'models', 'bert-base'));
-  const run = (label: string): GradStats => {
-    const acc = new GradStatsAccumulator(model, params, 'mean');
+  const run = (label: string, microBatch?: number): GradStats => {
+    const acc = new GradStatsAccumulator(model, params, 'mean', microBatch === undefined ? {} : { microBatch });
     for (let b = 0; b < 3; b++) {
       const batch = { query: inputs(label, b, 'q'), positive: inputs(label, b, 'p'), negative: inputs(label, b, 'n') };
       const loss = acc.add(batch);
@@ -54,6 +55,8 @@ beforeAll(async () => {
   };
   domain = run('domain');
   general = run('general');
+  // two-stage (GradCache-style) gradients, 1 sequence per backward pass
+  domainChunked = run('domain', 1);
   weights = new Map(params.map((n) => [n, { shape: [...model.params.get(n)!.shape], data: model.params.get(n)!.dataSync() as Float32Array }]));
 });
 
@@ -66,6 +69,15 @@ describe('GAPrune statistics against PyTorch', () => {
       expect(relDiff(general.meanGrad.get(n)!, ref(`general.grad.${n}`)), n).toBeLessThanOrEqual(1e-5);
     }
     expect(domain.numBatches).toBe(3);
+  });
+
+  it('the micro-batched (two-stage) accumulation gives the same Fisher and mean gradients', () => {
+    for (const n of params) {
+      expect(relDiff(domainChunked.fisher.get(n)!, ref(`domain.fisher.${n}`)), n).toBeLessThanOrEqual(1e-5);
+      expect(relDiff(domainChunked.meanGrad.get(n)!, ref(`domain.grad.${n}`)), n).toBeLessThanOrEqual(1e-5);
+    }
+    expect(domainChunked.numBatches).toBe(3);
+    expect(() => new GradStatsAccumulator(loadModel(path.join(fixtures, 'models', 'bert-base')), params, 'mean', { microBatch: 0 })).toThrow(/microBatch must be a positive integer/);
   });
 
   it('alignment per matrix and per weight (3×3 smoothed)', () => {

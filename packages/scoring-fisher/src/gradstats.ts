@@ -7,10 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  GradientAccumulator, SafetensorsFile, createRng, modelFingerprint, variableGrads, writeSafetensors,
-  type EncoderModel, type HostTensor, type PoolingMode, type Seed, type SentenceEncoder,
+  GradientAccumulator, SafetensorsFile, createRng, infoNCELoss, modelFingerprint, pool, variableGrads, writeSafetensors,
+  type EncoderInputs, type EncoderModel, type HostTensor, type PoolingMode, type Seed, type SentenceEncoder,
 } from '@prunekit/tensor-core';
-import { disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
+import { INFONCE_SCALE, disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
 import { tripletsFingerprint, type Triplet } from './triplets.js';
 
 export const FISHER_EPS = 1e-8;
@@ -25,13 +25,32 @@ export interface GradStats {
   meta: Record<string, string>;
 }
 
+export interface GradStatsAccumulatorOptions {
+  /**
+   * Sequences per backward pass. Unset (default): the batch's queries, positives and negatives in one
+   * pass, the fastest, but tfjs's tape then holds every intermediate tensor and gradient of all of
+   * them (≈ 10 GB for 16 triplets on a BERT-base-sized model). With `microBatch` the same batch
+   * gradient is computed in two stages, as GradCache does: embeddings without a tape, the loss's
+   * gradient with respect to each embedding, then one backward per chunk of `microBatch` sequences
+   * with that upstream gradient, summed. Peak memory then follows the chunk, at the cost of one
+   * extra forward pass; results agree with the one-pass gradient to float rounding.
+   */
+  microBatch?: number;
+}
+
 /** Accumulates over already-tokenised batches (the core that computeGradStats streams into). */
 export class GradStatsAccumulator {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly sq: GradientAccumulator;
   private readonly sum: GradientAccumulator;
+  /** the current batch's gradient, summed over chunks (microBatch only) */
+  private readonly batchGrad: GradientAccumulator | null;
+  private readonly microBatch: number | undefined;
 
-  constructor(private readonly model: EncoderModel, readonly params: readonly string[], private readonly pooling: PoolingMode) {
+  constructor(private readonly model: EncoderModel, readonly params: readonly string[], private readonly pooling: PoolingMode, options: GradStatsAccumulatorOptions = {}) {
+    const mb = options.microBatch;
+    if (mb !== undefined && (!Number.isInteger(mb) || mb < 1)) throw new Error(`microBatch must be a positive integer (got ${mb})`);
+    this.microBatch = mb;
     for (const name of params) {
       const t = model.params.get(name);
       if (!t) throw new Error(`model has no parameter "${name}"`);
@@ -39,6 +58,7 @@ export class GradStatsAccumulator {
     }
     this.sq = new GradientAccumulator(this.vars, { mode: 'square' });
     this.sum = new GradientAccumulator(this.vars, { mode: 'sum' });
+    this.batchGrad = mb === undefined ? null : new GradientAccumulator(this.vars, { mode: 'sum' });
   }
 
   get numBatches(): number {
@@ -47,12 +67,51 @@ export class GradStatsAccumulator {
 
   /** Adds one batch; returns its loss. */
   add(batch: TripletInputs): number {
-    const view = (n: string): tf.Tensor => this.vars.get(n) ?? this.model.denseView(n);
-    const { value, grads } = variableGrads(() => tripletInfoNCE(this.model, this.pooling, batch, view), this.vars);
+    if (this.batchGrad) return this.addInChunks(batch, this.batchGrad, this.microBatch!);
+    const { value, grads } = variableGrads(() => tripletInfoNCE(this.model, this.pooling, batch, this.view), this.vars);
     this.sq.add(grads);
     this.sum.add(grads);
     const loss = value.dataSync()[0]!;
     tf.dispose([value, ...Object.values(grads)]);
+    return loss;
+  }
+
+  private readonly view = (n: string): tf.Tensor => this.vars.get(n) ?? this.model.denseView(n);
+
+  private embed(x: EncoderInputs): tf.Tensor2D {
+    return pool(this.model.forward(x, { view: this.view }).lastHiddenState, x.attentionMask, this.pooling);
+  }
+
+  private addInChunks(batch: TripletInputs, batchGrad: GradientAccumulator, chunk: number): number {
+    const parts = [batch.query, batch.positive, ...(batch.negative ? [batch.negative] : [])];
+    // stage 1: embeddings (no tape) and dLoss/dEmbedding
+    const embeddings = parts.map((x) => tf.tidy(() => this.embed(x)));
+    const { value, grads: upstream } = tf.tidy(() => tf.valueAndGrads((...e: tf.Tensor[]) => infoNCELoss(e[0]!, e[1]!, e[2], { scale: INFONCE_SCALE }))(embeddings));
+    tf.dispose(embeddings);
+    const loss = value.dataSync()[0]!;
+    value.dispose();
+    // stage 2: per chunk of sequences, the gradient of <embedding, upstream> with respect to the weights
+    batchGrad.reset();
+    try {
+      parts.forEach((x, i) => {
+        const rows = x.inputIds.shape[0];
+        for (let start = 0; start < rows; start += chunk) {
+          const size = Math.min(chunk, rows - start);
+          const { value: v, grads } = variableGrads(() => tf.tidy(() => {
+            const slice = (t: tf.Tensor2D): tf.Tensor2D => tf.slice(t, [start, 0], [size, -1]);
+            const sub: EncoderInputs = { inputIds: slice(x.inputIds), attentionMask: slice(x.attentionMask), ...(x.tokenTypeIds ? { tokenTypeIds: slice(x.tokenTypeIds) } : {}) };
+            return tf.sum(tf.mul(this.embed(sub), tf.slice(upstream[i]!, [start, 0], [size, -1])));
+          }), this.vars);
+          batchGrad.add(grads);
+          tf.dispose([v, ...Object.values(grads)]);
+        }
+      });
+    } finally {
+      tf.dispose(upstream);
+    }
+    const grads: tf.NamedTensorMap = Object.fromEntries(batchGrad.sums());
+    this.sq.add(grads);
+    this.sum.add(grads);
     return loss;
   }
 
@@ -80,6 +139,7 @@ export class GradStatsAccumulator {
   dispose(): void {
     this.sq.dispose();
     this.sum.dispose();
+    this.batchGrad?.dispose();
     for (const v of this.vars.values()) v.dispose();
   }
 }
@@ -88,6 +148,8 @@ export interface GradStatsOptions {
   /** HF names of the weight matrices to collect statistics for */
   params: readonly string[];
   batchSize?: number;
+  /** sequences per backward pass (bounds peak memory; same statistics): see GradStatsAccumulatorOptions */
+  microBatch?: number;
   /** batch order (a seeded shuffle); default 0 */
   seed?: Seed;
   /** stop after this many batches */
@@ -125,7 +187,7 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
     numExamples: String(batches.reduce((a, b) => a + b.length, 0)),
     loss: 'infonce-scale20',
   };
-  const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode);
+  const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode, options.microBatch === undefined ? {} : { microBatch: options.microBatch });
   try {
     let start = 0;
     const ck = options.checkpoint;

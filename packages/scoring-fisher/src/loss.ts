@@ -32,11 +32,14 @@ export function disposeTripletInputs(b: TripletInputs): void {
   for (const part of [b.query, b.positive, b.negative]) if (part) tf.dispose([part.inputIds, part.attentionMask, ...(part.tokenTypeIds ? [part.tokenTypeIds] : [])]);
 }
 
+/** The similarity scale of GAPrune's InfoNCE (cosine × 20). */
+export const INFONCE_SCALE = 20;
+
 /**
  * InfoNCE (scale 20) over pooled embeddings of a triplet batch, through an optional weight view.
  * With a dropoutSeed the forward runs in training mode (dropout on, seeded); otherwise eval mode.
  */
-export function tripletInfoNCE(model: EncoderModel, pooling: PoolingMode, batch: TripletInputs, view?: WeightView, scale = 20, dropoutSeed?: number): tf.Scalar {
+export function tripletInfoNCE(model: EncoderModel, pooling: PoolingMode, batch: TripletInputs, view?: WeightView, scale = INFONCE_SCALE, dropoutSeed?: number): tf.Scalar {
   return tf.tidy(() => {
     let part = 0;
     const embed = (x: EncoderInputs): tf.Tensor2D => {

@@ -35,6 +35,8 @@ export interface PruneRunOptions {
   /** label for the manifest (e.g. the files the triplets came from) */
   dataSources?: Record<string, string>;
   batchSize?: number;
+  /** sequences per backward pass in the statistics (bounds peak memory; same results) */
+  microBatch?: number;
   /** cap on statistics batches per data set */
   maxBatches?: number;
   seed?: number;
@@ -67,6 +69,7 @@ async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', t
     batchSize: opts.batchSize ?? 16,
     seed: opts.seed ?? 0,
     ...(opts.maxBatches === undefined ? {} : { maxBatches: opts.maxBatches }),
+    ...(opts.microBatch === undefined ? {} : { microBatch: opts.microBatch }),
     checkpoint: { file: path.join(workDir, `${key}.partial.safetensors`), every: 10 },
     label,
     onBatch: (d, t, loss) => opts.onProgress?.(`${label} statistics`, d, t, `loss ${loss.toFixed(4)}`),

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MaskSet, loadModel } from '@prunekit/tensor-core';
+import { loadGradStats } from '@prunekit/scoring-fisher';
 import { run } from '../run.js';
 import { memoryIo } from '../util/io.js';
 import { BUNDLED_MODEL } from '../demo/run.js';
@@ -63,6 +64,20 @@ describe('prunekit prune / score / retrain', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ matrices: 4, batches: 2 });
     expect(fs.existsSync(out)).toBe(true);
+    // micro-batched (one sequence per backward pass): the same statistics
+    const outMicro = path.join(tmp, 'stats-micro.safetensors');
+    const m = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', outMicro, '--batch-size', '2', '--micro-batch', '1', '--json']);
+    expect(m.code, m.stderr).toBe(0);
+    const a = loadGradStats(out);
+    const b = loadGradStats(outMicro);
+    for (const [name, f] of a.fisher) {
+      const g = b.fisher.get(name)!;
+      const scale = Math.max(...Array.from(f, Math.abs));
+      expect(Math.max(...Array.from(f, (x, i) => Math.abs(x - g[i]!))) / scale, name).toBeLessThanOrEqual(1e-5);
+    }
+    const bad = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', outMicro, '--micro-batch', '0']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--micro-batch');
   });
 
   it('bad input: clear one-line errors, non-zero exit, no output folder', async () => {

@@ -39,6 +39,7 @@ interface PruneFlags {
   general?: string;
   batchSize: number;
   maxBatches?: number;
+  microBatch?: number;
   seed: number;
   beta: number;
   gamma: number;
@@ -64,6 +65,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--general <file>', 'general triplets jsonl {query, positive, negative?}')
     .option('--batch-size <n>', 'triplets per gradient batch', positiveInt('--batch-size'), 16)
     .option('--max-batches <n>', 'cap on statistics batches per data set', positiveInt('--max-batches'))
+    .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
     .option('--seed <n>', 'seed (batch order, random scores, retraining)', (v) => Number(v), 0)
     .option('--beta <x>', 'DAI: weight of the general Fisher term', (v) => Number(v), 1.0)
     .option('--gamma <x>', 'DAI: weight of the √|W| term', (v) => Number(v), 0.5)
@@ -85,7 +87,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
           model: o.model, out: o.out, method: o.method, sparsity: o.sparsity, allocation: o.allocation, targets: o.targets,
           ...(domain ? { domain } : {}), ...(general ? { general } : {}),
           dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
-          batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), seed: o.seed,
+          batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
           dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale },
           retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, ...(o.workDir ? { workDir: o.workDir } : {}),
           onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
@@ -111,9 +113,10 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--targets <t>', 'matrices: mlp, attention+mlp, ...', 'mlp')
     .option('--batch-size <n>', 'triplets per batch', positiveInt('--batch-size'), 16)
     .option('--max-batches <n>', 'cap on batches', positiveInt('--max-batches'))
+    .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
     .option('--seed <n>', 'batch order seed', (v) => Number(v), 0)
     .option('--json', 'print a summary as JSON on stdout')
-    .action(async (o: { model: string; data: string; out: string; targets: string; batchSize: number; maxBatches?: number; seed: number; json?: boolean }) => {
+    .action(async (o: { model: string; data: string; out: string; targets: string; batchSize: number; maxBatches?: number; microBatch?: number; seed: number; json?: boolean }) => {
       existingDir('--model', o.model);
       const triplets = await readTriplets(o.data);
       await initBackend();
@@ -122,7 +125,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
       try {
         const params = prunableParameters(enc.model, parsePolicy(o.targets)).map((p) => p.name);
         const stats = await computeGradStats(enc, triplets, {
-          params, batchSize: o.batchSize, seed: o.seed, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}),
+          params, batchSize: o.batchSize, seed: o.seed, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}),
           checkpoint: { file: `${o.out}.partial`, every: 10 }, label: path.basename(o.data),
           onBatch: (d, t, loss) => { progress.update('statistics', d, t, `loss ${loss.toFixed(4)}`); },
         });
