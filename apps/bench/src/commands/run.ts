@@ -1,8 +1,9 @@
 // `prunekit-bench run`: one suite over a list of models; writes <out>/results (MTEB layout),
 // <out>/report.md and <out>/report.html.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { aggregateTable } from '@prunekit/benchmarks-mteb';
+import { aggregateTable, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
 import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli';
 import type { BenchContext } from '../context.js';
 import { writeHtmlReport, writeMarkdownReport } from '../report.js';
@@ -54,6 +55,12 @@ export function registerRun(program: Command, ctx: BenchContext): void {
         tasksDirs: opts.tasksDir ?? [],
       });
       const wallTime = (performance.now() - t0) / 1000;
+      // eval-based kinds write results as they go; the training kinds (smp, finegates) return theirs
+      // (averaged over seeds): every result lands in <out>/results so `report` can redraw them
+      const resultsDir = path.join(out, 'results');
+      for (const r of outcome.results) {
+        if (!fs.existsSync(resultFilePath(resultsDir, r.model_name, r.model_revision, r.task_name))) writeTaskResult(resultsDir, r);
+      }
       const meta = {
         title: opts.title ?? `prunekit-bench: suite ${suite.name}${opts.quick ? ' (quick)' : ''}`,
         models: outcome.models,

@@ -257,7 +257,7 @@ function claimsNote(rows: Row[], p: FineGatesPreset): string {
   const best = Math.max(top.speed1, top.speed32, top.ng1, top.ng32);
   const speedHeld = best >= 1.25;
   lines.push('',
-    `- Claim "20-40% of parameters removed with small accuracy loss (within a few points, here ≤ 3, of full fine-tuning)": ${removedHeld ? 'HELD' : 'NOT HELD'} on this model and budget.`,
+    `- Claim "20-40% of parameters removed with small accuracy loss (within a few points, here ≤ 3, of full fine-tuning)": ${removedHeld ? 'HELD' : 'NOT HELD'} (pooled over every model, task and seed of this run, at this budget).`,
     `- Claim "up to 25% lower CPU inference time" (goal ≥ 1.25× at the highest target): ${speedHeld ? 'HELD' : 'NOT HELD'} (${best.toFixed(2)}×, best of batch 1 / 32 and both compacted forms, at target ${Math.max(...p.sparsities)}).`,
     '');
   return lines.join('\n');

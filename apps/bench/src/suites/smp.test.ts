@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readResults, mainScore } from '@prunekit/benchmarks-mteb';
 import { memoryIo } from '@prunekit/cli';
 import { loadBitMasks } from '@prunekit/mask-smp';
 import { fixtureModelFolder, mtimes, tempRoot, writeTinyDatasets } from '../test-support/tiny-classification.js';
@@ -133,6 +134,14 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     expect(table).toContain(`Dense fine-tuning: ${(50 * (dense[0]! + dense[1]!)).toFixed(1)} ± ${(100 * Math.abs(dense[0]! - dense[1]!) / Math.SQRT2).toFixed(1)}`);
     const l50 = perSeed('smp-l', 0.5);
     expect(table).toContain(`| smp-l | ${(50 * (l50[0]! + l50[1]!)).toFixed(1)} ± ${(100 * Math.abs(l50[0]! - l50[1]!) / Math.SQRT2).toFixed(1)} |`);
+    // the seed-averaged results are stored in MTEB's layout too, so `report` redraws them
+    const stored = readResults(path.join(out, 'results'));
+    expect(stored).toHaveLength(11);
+    const storedDense = stored.find((r) => r.model_name.endsWith('dense'))!;
+    expect(mainScore(storedDense)).toBeCloseTo((dense[0]! + dense[1]!) / 2, 10);
+    const redraw = memoryIo();
+    expect(await run(['report', '--results', path.join(out, 'results'), '--out', path.join(out, 'redrawn.md')], { io: redraw, suites: suites() }), redraw.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'redrawn.md'), 'utf8')).toContain(storedDense.model_name);
   });
 
   it('a second run reuses every finished run folder; a removed one is run again, alone', async () => {
