@@ -6,7 +6,8 @@ import { Bm25Index } from './bm25.js';
 import { readBeir, readTriplets, tripletsFromPairs, tripletsFromRetrieval } from './triplets.js';
 import { spearman, ranks } from './diagnostics.js';
 import { perWeightAlignment } from './alignment.js';
-import { rescale } from './scorers.js';
+import { daiScores, rescale } from './scorers.js';
+import type { GradStats } from './gradstats.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-sfd-'));
 afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
@@ -85,5 +86,18 @@ describe('statistics helpers', () => {
     const mm = rescale(Float32Array.from([2, 4, 6]), 'minmax');
     expect(mm[0]).toBe(0);
     expect(mm[2]).toBeCloseTo(1, 6);
+  });
+
+  it('DAI keeps Fisher terms of 1e-8 apart (stored as DAI − ln 2; float32 softplus would tie them at ln 2)', () => {
+    // γ = 0, |W| = 1: DAI = softplus(F_D − F_G) with F_D − F_G = 1e-8, 2e-8, 3e-8, −1e-8
+    const w = new Map([['m', { shape: [1, 4], data: Float32Array.from([1, 1, 1, -1]) }]]);
+    const stats = (f: number[]): GradStats => ({ fisher: new Map([['m', Float32Array.from(f)]]), meanGrad: new Map([['m', Float32Array.from([1, 1, 1, 1])]]), shapes: new Map([['m', [1, 4]]]), numBatches: 1, meta: {} });
+    const s = daiScores(w, stats([2e-8, 3e-8, 4e-8, 0]), stats([1e-8, 1e-8, 1e-8, 1e-8]), { gamma: 0, beta: 1 }).get('m')!.scores;
+    // alignment of identical mean gradients is 1: factor clip(1.2) = 1.2
+    const expected = [1e-8, 2e-8, 3e-8, -1e-8].map((x) => Math.log1p(Math.expm1(1.2 * x) / 2));
+    for (let i = 0; i < 4; i++) expect(s[i]! / expected[i]!).toBeCloseTo(1, 5);
+    expect(s[3]! < s[0]! && s[0]! < s[1]! && s[1]! < s[2]!).toBe(true);
+    // what float32 softplus would store: all four the same value
+    expect(new Set(expected.map((x) => Math.fround(x + Math.LN2))).size).toBe(1);
   });
 });

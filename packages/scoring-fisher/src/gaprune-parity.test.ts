@@ -94,8 +94,10 @@ describe('GAPrune statistics against PyTorch', () => {
     const pw = daiScores(weights, domain, general, { alignment: 'per-weight' });
     const zs = daiScores(weights, domain, general, { alignment: 'per-weight', rescale: 'zscore-sigmoid' });
     for (const n of params) {
-      expect(relDiff(pm.get(n)!.scores, ref(`dai_pm.${n}`)), n).toBeLessThanOrEqual(1e-5);
-      expect(relDiff(pw.get(n)!.scores, ref(`dai_pw.${n}`)), n).toBeLessThanOrEqual(1e-5);
+      // prunekit stores DAI − ln 2 (same order; see scorers.ts)
+      const plusLn2 = (x: Float32Array): Float32Array => x.map((v) => v + Math.LN2);
+      expect(relDiff(plusLn2(pm.get(n)!.scores), ref(`dai_pm.${n}`)), n).toBeLessThanOrEqual(1e-5);
+      expect(relDiff(plusLn2(pw.get(n)!.scores), ref(`dai_pw.${n}`)), n).toBeLessThanOrEqual(1e-5);
       expect(relDiff(zs.get(n)!.scores, ref(`dai_pw_zsig.${n}`)), n).toBeLessThanOrEqual(1e-5);
     }
   });

@@ -29,13 +29,21 @@ export interface DaiTerms {
 
 const EPS = 1e-8;
 
-function softplus(x: number): number {
-  // numerically stable log(1 + e^x)
-  return x > 20 ? x : x < -20 ? Math.exp(x) : Math.log1p(Math.exp(x));
+/**
+ * softplus(x) − ln 2 = log((1 + eˣ) / 2), accurate near 0. DAI's argument is often ~1e-6 (the Fisher
+ * terms with γ small); softplus there is ln 2 + x/2, and float32 (6e-8 apart near ln 2) would round
+ * many different x to the same score. The constant shift changes no ranking, no allocation and no
+ * rescaling (z-score, min-max and rank are shift-invariant).
+ */
+function softplusMinusLn2(x: number): number {
+  if (x > 20) return x - Math.LN2;
+  if (x < -20) return Math.exp(x) - Math.LN2;
+  return Math.log1p(Math.expm1(x) / 2);
 }
 
 /**
- * DAI = softplus((F_D·|W| − β·F_G·|W|) · clip(1 + 0.2·a, 0.8, 1.2) + γ·√(|W| + 1e-8)), per weight.
+ * DAI = softplus((F_D·|W| − β·F_G·|W|) · clip(1 + 0.2·a, 0.8, 1.2) + γ·√(|W| + 1e-8)), per weight,
+ * stored as DAI − ln 2 (see softplusMinusLn2: same order, float32 keeps the Fisher terms' detail).
  * Returns the scores and, when asked, each term (for diagnostics).
  */
 export function daiScores(weights: Weights, domain: GradStats, general: GradStats, options: DaiOptions = {}, collectTerms?: Map<string, DaiTerms>): Map<string, ScoredMatrix> {
@@ -60,7 +68,7 @@ export function daiScores(weights: Weights, domain: GradStats, general: GradStat
       const gTerm = beta * fg[i]! * mag;
       const factor = Math.min(1.2, Math.max(0.8, 1 + 0.2 * a[i]!));
       const mTerm = gamma * Math.sqrt(mag + EPS);
-      scores[i] = softplus((dTerm - gTerm) * factor + mTerm);
+      scores[i] = softplusMinusLn2((dTerm - gTerm) * factor + mTerm);
       if (terms) {
         terms.domainTerm[i] = dTerm;
         terms.generalTerm[i] = gTerm;
