@@ -119,7 +119,8 @@ export function claimVerdicts(rows: readonly SummaryRow[], sparsity: number, ret
   out.push(dense && g
     ? { claim: `GAPrune one-shot at ${s} within 2.5% of dense`, held: g.domainPct >= 97.5, detail: `${v(g.domain)} vs dense ${v(dense.domain)} = ${g.domainPct.toFixed(1)}% of dense` }
     : { claim: `GAPrune one-shot at ${s} within 2.5% of dense`, held: null, detail: 'not measured' });
-  const baselines = rows.filter((r) => Math.abs(r.sparsity - sparsity) < 1e-9 && r.label !== 'gaprune' && r.label !== retrainLabel && r.label !== 'dense');
+  // GAPrune's own variants (retraining, ablations "gaprune-…") are not baselines
+  const baselines = rows.filter((r) => Math.abs(r.sparsity - sparsity) < 1e-9 && !r.label.startsWith('gaprune') && r.label !== retrainLabel && r.label !== 'dense');
   if (g && baselines.length > 0) {
     const beaten = baselines.filter((b) => g.domain >= b.domain);
     const lost = baselines.filter((b) => g.domain < b.domain);
@@ -129,6 +130,18 @@ export function claimVerdicts(rows: readonly SummaryRow[], sparsity: number, ret
     ? { claim: `GAPrune + retraining at ${s} above dense`, held: rt.domain >= dense.domain, detail: `${v(rt.domain)}${rt.n > 1 ? ` ± ${v(rt.domainStd)} (${rt.n} seeds)` : ''} vs dense ${v(dense.domain)} = ${rt.domainPct.toFixed(1)}% of dense` }
     : { claim: `GAPrune + retraining at ${s} above dense`, held: null, detail: 'not measured' });
   return out;
+}
+
+/** One line on an ablation (a GAPrune variant with other DAI settings) against dense and the baselines; '' when it did not run. */
+export function ablationLine(rows: readonly SummaryRow[], label: string, description: string, sparsity: number, domainName: string): string {
+  const at = (r: SummaryRow): boolean => Math.abs(r.sparsity - sparsity) < 1e-9;
+  const a = rows.find((r) => r.label === label && at(r));
+  const dense = rows.find((r) => r.label === 'dense');
+  if (!a || !dense) return '';
+  const baselines = rows.filter((r) => at(r) && !r.label.startsWith('gaprune') && r.label !== 'dense');
+  const lost = baselines.filter((b) => a.domain < b.domain);
+  const v = (x: number): string => (100 * x).toFixed(2);
+  return `Ablation ${label}, ${description}, not one of the paper's claims: ${domainName} mean ${v(a.domain)} = ${a.domainPct.toFixed(1)}% of dense, general ${v(a.general)} = ${a.generalPct.toFixed(1)}% of dense; ${lost.length === 0 ? `above all ${baselines.length} baselines` : `below ${lost.map((b) => `${b.label} ${v(b.domain)}`).join(', ')}`} at ${Math.round(100 * sparsity)}%.`;
 }
 
 export function formatVerdicts(verdicts: readonly ClaimVerdict[], domainName: string): string {

@@ -187,7 +187,11 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
 
   it('derives every pruned model once, with masks at the asked sparsity, and the retrained one keeps them', async () => {
     expect(await status).toBe(0);
-    expect(names).toEqual(['dense', 'gaprune-50', 'magnitude-50', 'random-50-s0', 'random-50-s1', 'fisher-50', 'gaprune-rt2-50-s0', 'magnitude-30', 'gaprune-30']);
+    expect(names).toEqual(['dense', 'gaprune-50', 'magnitude-50', 'random-50-s0', 'random-50-s1', 'fisher-50', 'gaprune-gamma0-50', 'gaprune-rt2-50-s0', 'magnitude-30', 'gaprune-30']);
+    // the ablation is GAPrune with γ = 0, recorded in its manifest, and selects other weights than γ = 0.5
+    const ablation = JSON.parse(fs.readFileSync(path.join(out, 'models', 'tiny-encoder', 'gaprune-gamma0-50', 'prunekit', 'masks.json'), 'utf8')) as { method: string; hyperparameters: { dai: { gamma?: number } } };
+    expect(ablation.method).toBe('gaprune');
+    expect(ablation.hyperparameters.dai.gamma).toBe(0);
     for (const n of names.slice(1)) {
       const dir = path.join(out, 'models', 'tiny-encoder', n);
       expect(fs.existsSync(path.join(dir, 'config.json')), n).toBe(true);
@@ -232,7 +236,7 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
   it('report: notes state the data, statistics, reductions and DAI diagnostics; the table, chart and verdict follow', async () => {
     await status;
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
-    expect(md).toMatch(/^- preset tiny \(--quick\): 9 models per base model: dense, gaprune-50, .*targets = mlp/m);
+    expect(md).toMatch(/^- preset tiny \(--quick\): 10 models per base model: dense, gaprune-50, .*gaprune-gamma0-50.*targets = mlp/m);
     expect(md).toMatch(/^- statistics: 2 batches of 4 triplets per data set/m);
     expect(md).toMatch(/^- data \(seeded subsamples, seed 0; BM25 hard negatives\): finance triplets 10 \(tatqa_retrieval dev: 7 of 8; banking77 train \(same-intent pairs\): 3 of 9\); general triplets 9 /m);
     expect(md).toMatch(/^- splits: finance triplets come from TAT-QA \*\*dev\*\* qrels/m);
@@ -247,12 +251,16 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
     expect(md).toMatch(/^\| gaprune-rt2 \| 50% \| 1 \| /m);
     expect(md).toMatch(/^\| magnitude \| 30% \| 1 \| /m);
     expect(md).toMatch(/^Paper claims on tiny-encoder \(finance suite\): GAPrune one-shot at 50% within 2\.5% of dense \(finance mean\): (HELD|DID NOT HOLD) — .* GAPrune one-shot at 50% above all baselines \(finance mean\): (HELD|DID NOT HOLD) — gaprune -?[\d.]+; magnitude -?[\d.]+, random -?[\d.]+, fisher -?[\d.]+.* GAPrune \+ retraining at 50% above dense \(finance mean\): (HELD|DID NOT HOLD) — /m);
+    expect(md).toMatch(/^\| gaprune-gamma0 \| 50% \| 1 \| /m);
+    expect(md).toMatch(/^Ablation gaprune-gamma0, GAPrune with γ = 0 \(DAI without the √\|W\| term; the paper uses γ = 0\.5\), not one of the paper's claims: finance mean -?[\d.]+ = -?[\d.]+% of dense, general -?[\d.]+ = -?[\d.]+% of dense; (above all 3 baselines|below .*) at 50%\.$/m);
+    // the ablation is not counted among the baselines of the paper's claim
+    expect(md).not.toMatch(/above all baselines \(finance mean\): [^.]*gaprune-gamma0/);
     expect(md).toContain('```vega-lite');
     const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain('<h2>GAPrune vs baselines: tiny-encoder</h2>');
     expect(html).toContain('<th>finance mean</th>');
     expect(html).toContain('id="section-chart-0"');
-    expect(io.stdout).toMatch(/18 results, 9 models, wall time/);
+    expect(io.stdout).toMatch(/20 results, 10 models, wall time/);
   });
 
   it.skipIf(!haveChromium)('report.html draws the score-versus-sparsity chart in headless Chromium', async () => {
