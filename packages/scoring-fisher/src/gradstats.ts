@@ -43,14 +43,12 @@ export class GradStatsAccumulator {
   private readonly vars = new Map<string, tf.Variable>();
   private readonly sq: GradientAccumulator;
   private readonly sum: GradientAccumulator;
-  /** the current batch's gradient, summed over chunks (microBatch only) */
-  private readonly batchGrad: GradientAccumulator | null;
-  private readonly microBatch: number | undefined;
+  /** microBatch only: sequences per backward pass, and the current batch's gradient summed over them */
+  private readonly chunks: { size: number; batchGrad: GradientAccumulator } | null;
 
   constructor(private readonly model: EncoderModel, readonly params: readonly string[], private readonly pooling: PoolingMode, options: GradStatsAccumulatorOptions = {}) {
     const mb = options.microBatch;
     if (mb !== undefined && (!Number.isInteger(mb) || mb < 1)) throw new Error(`microBatch must be a positive integer (got ${mb})`);
-    this.microBatch = mb;
     for (const name of params) {
       const t = model.params.get(name);
       if (!t) throw new Error(`model has no parameter "${name}"`);
@@ -58,7 +56,7 @@ export class GradStatsAccumulator {
     }
     this.sq = new GradientAccumulator(this.vars, { mode: 'square' });
     this.sum = new GradientAccumulator(this.vars, { mode: 'sum' });
-    this.batchGrad = mb === undefined ? null : new GradientAccumulator(this.vars, { mode: 'sum' });
+    this.chunks = mb === undefined ? null : { size: mb, batchGrad: new GradientAccumulator(this.vars, { mode: 'sum' }) };
   }
 
   get numBatches(): number {
@@ -67,7 +65,7 @@ export class GradStatsAccumulator {
 
   /** Adds one batch; returns its loss. */
   add(batch: TripletInputs): number {
-    if (this.batchGrad) return this.addInChunks(batch, this.batchGrad, this.microBatch!);
+    if (this.chunks) return this.addInChunks(batch, this.chunks.batchGrad, this.chunks.size);
     const { value, grads } = variableGrads(() => tripletInfoNCE(this.model, this.pooling, batch, this.view), this.vars);
     this.sq.add(grads);
     this.sum.add(grads);
@@ -139,7 +137,7 @@ export class GradStatsAccumulator {
   dispose(): void {
     this.sq.dispose();
     this.sum.dispose();
-    this.batchGrad?.dispose();
+    this.chunks?.batchGrad.dispose();
     for (const v of this.vars.values()) v.dispose();
   }
 }

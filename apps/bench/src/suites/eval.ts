@@ -1,7 +1,7 @@
 // The eval kind: every benchmarks-mteb suite (built-in and from --tasks-dir) as a bench suite that
 // evaluates each model folder as it is.
 import { validateTask, type TaskDefinition } from '@prunekit/benchmarks-mteb';
-import { runEvaluation, taskRegistry } from '@prunekit/cli';
+import { runEvaluation, taskRegistry, type LoadedEncoder } from '@prunekit/cli';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
 
 /** Repetitions in quick mode (of MTEB's 10): classification experiments and clustering subsets. */
@@ -21,6 +21,25 @@ export function quickTask(task: TaskDefinition): TaskDefinition {
   return validateTask({ ...def, name: `${task.name}-quick`, description: `${task.description ?? task.name} Quick variant: ${key} ${n} (of ${current}).`, options: { ...task.options, [key]: n } }, `${source ?? task.name} (quick)`);
 }
 
+/**
+ * Evaluates one loaded encoder on `tasks` into the run's results folder (embedding cache, keep going
+ * after a failed task) and records its results, failures and model line in `outcome`.
+ */
+export async function evaluateInto(ctx: BenchRunContext, outcome: BenchOutcome, encoder: LoadedEncoder, tasks: readonly TaskDefinition[], model: { path: string; name: string; startedAt: number }): Promise<void> {
+  const run = await runEvaluation(ctx.io, encoder, tasks, {
+    datasetsRoot: ctx.dataRoot,
+    outputDir: ctx.resultsDir,
+    ...(ctx.cacheDir ? { cacheDir: ctx.cacheDir } : {}),
+    chunkSize: Math.max(256, ctx.batchSize),
+    keepGoing: true,
+    label: model.name,
+    prefix: 'prunekit-bench',
+  });
+  outcome.results.push(...run.results);
+  outcome.failures.push(...run.failures.map((f) => ({ model: model.name, task: f.task, error: f.error.message })));
+  outcome.models.push({ path: model.path, name: model.name, fingerprint: encoder.fingerprint, wallTime: (performance.now() - model.startedAt) / 1000 });
+}
+
 async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<BenchOutcome> {
   const registry = taskRegistry(ctx.tasksDirs);
   const full = registry.suiteTasks(suiteName);
@@ -35,18 +54,7 @@ async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<Be
     const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
     try {
       ctx.io.err(`prunekit-bench: ${encoder.name} (${encoder.fingerprint}) on suite ${suiteName}, ${tasks.length} tasks\n`);
-      const run = await runEvaluation(ctx.io, encoder, tasks, {
-        datasetsRoot: ctx.dataRoot,
-        outputDir: ctx.resultsDir,
-        ...(ctx.cacheDir ? { cacheDir: ctx.cacheDir } : {}),
-        chunkSize: Math.max(256, ctx.batchSize),
-        keepGoing: true,
-        label: encoder.name,
-        prefix: 'prunekit-bench',
-      });
-      outcome.results.push(...run.results);
-      outcome.failures.push(...run.failures.map((f) => ({ model: encoder.name, task: f.task, error: f.error.message })));
-      outcome.models.push({ path: dir, name: encoder.name, fingerprint: encoder.fingerprint, wallTime: (performance.now() - t0) / 1000 });
+      await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name: encoder.name, startedAt: t0 });
     } finally {
       encoder.dispose?.();
     }

@@ -2,6 +2,7 @@
 // ± std over seeds where randomness enters) and their percentage of dense, the score-versus-sparsity
 // chart (Vega-Lite) and the verdict on the paper's three claims.
 import { mainScore, type TaskResult } from '@prunekit/benchmarks-mteb';
+import { mean, sd } from './runs.js';
 
 export interface VariantScores {
   /** results name of the model, e.g. "mini-encoder/gaprune-50-s1" */
@@ -27,12 +28,6 @@ export interface SummaryRow {
   generalPct: number;
 }
 
-const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
-const std = (v: readonly number[]): number => {
-  if (v.length < 2) return 0;
-  const m = mean(v);
-  return Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1));
-};
 
 /** Mean main score of a model over the named tasks (NaN when one is missing). */
 export function suiteMean(results: readonly TaskResult[], model: string, tasks: readonly string[]): number {
@@ -52,7 +47,7 @@ export function summarize(results: readonly TaskResult[], variants: readonly Var
     const d = vs.map((v) => suiteMean(results, v.model, domainTasks)).filter((x) => !Number.isNaN(x));
     const g = vs.map((v) => suiteMean(results, v.model, generalTasks)).filter((x) => !Number.isNaN(x));
     if (d.length === 0 && g.length === 0) continue;
-    rows.push({ label: vs[0]!.label, sparsity: vs[0]!.sparsity, n: Math.max(d.length, g.length), domain: d.length ? mean(d) : Number.NaN, domainStd: std(d), general: g.length ? mean(g) : Number.NaN, generalStd: std(g), domainPct: Number.NaN, generalPct: Number.NaN });
+    rows.push({ label: vs[0]!.label, sparsity: vs[0]!.sparsity, n: Math.max(d.length, g.length), domain: d.length ? mean(d) : Number.NaN, domainStd: sd(d), general: g.length ? mean(g) : Number.NaN, generalStd: sd(g), domainPct: Number.NaN, generalPct: Number.NaN });
   }
   const dense = rows.find((r) => r.label === 'dense');
   for (const r of rows) {

@@ -11,10 +11,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TaskDefinition } from '@prunekit/benchmarks-mteb';
-import { runEvaluation, taskRegistry } from '@prunekit/cli';
+import { taskRegistry } from '@prunekit/cli';
 import { retrainMasked, runPrune, type DaiDiagnostics, type DaiOptions, type ScoringMethod, type Triplet } from '@prunekit/scoring-fisher';
 import { MaskSet, SentenceEncoder, initBackend, saveModel } from '@prunekit/tensor-core';
-import { quickTask } from './eval.js';
+import { evaluateInto, quickTask } from './eval.js';
 import {
   CHEMLIT_EVAL_TASK, chemistryDomainTriplets, describeSet, financeDomainTriplets, generalTriplets, splitChemlit,
   subsampleRetrievalTask, writeTriplets, type TripletSet,
@@ -316,18 +316,7 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
         const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, name, warn: log });
         try {
           log(`${name} (${encoder.fingerprint}): ${tasks.length} tasks`);
-          const run = await runEvaluation(ctx.io, encoder, tasks, {
-            datasetsRoot: ctx.dataRoot,
-            outputDir: ctx.resultsDir,
-            ...(ctx.cacheDir ? { cacheDir: ctx.cacheDir } : {}),
-            chunkSize: Math.max(256, ctx.batchSize),
-            keepGoing: true,
-            label: name,
-            prefix: 'prunekit-bench',
-          });
-          outcome.results.push(...run.results);
-          outcome.failures.push(...run.failures.map((f) => ({ model: name, task: f.task, error: f.error.message })));
-          outcome.models.push({ path: dir, name, fingerprint: encoder.fingerprint, wallTime: (performance.now() - tv) / 1000 });
+          await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name, startedAt: tv });
           scored.push({ model: name, label: v.label, sparsity: v.sparsity, ...(v.seed === undefined ? {} : { seed: v.seed }) });
         } finally {
           encoder.dispose?.();

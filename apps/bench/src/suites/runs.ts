@@ -36,13 +36,13 @@ export function presetKind<P>(o: {
   };
 }
 
-export const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+export const mean = (v: readonly number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
 /** Sample standard deviation (n − 1); 0 for fewer than two values. */
-export const sd = (v: number[]): number => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
+export const sd = (v: readonly number[]): number => (v.length < 2 ? 0 : Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / (v.length - 1)));
 
 /** A table cell of fractions as percentages: "12.3", "12.3 ± 0.4" over several values, "–" for none. */
-export function pctCell(v: number[]): string {
+export function pctCell(v: readonly number[]): string {
   return v.length === 0 ? '–' : `${(100 * mean(v)).toFixed(1)}${v.length > 1 ? ` ± ${(100 * sd(v)).toFixed(1)}` : ''}`;
 }
 

@@ -87,13 +87,8 @@ export class EncoderModel {
     // additive attention mask [batch, 1, 1, seq]: 0 for tokens, a large negative number for padding
     const maskAdd = tf.reshape(tf.mul(tf.sub(1, tf.cast(inputs.attentionMask, 'float32')), -1e9), [batch, 1, 1, seq]);
 
-    for (let l = 0; l < cfg.numLayers; l++) {
-      // one tidy scope per layer: a layer's intermediates are freed before the next layer runs, so
-      // peak memory is one layer's activations, not the whole network's (tensors the gradient tape
-      // saved for backprop are kept by tfjs regardless)
-      const input = h;
-      h = tf.tidy(() => {
-      const h = input;
+    /** One encoder layer: self-attention and feed-forward, each with its residual and LayerNorm. */
+    const runLayer = (l: number, h: tf.Tensor3D): tf.Tensor3D => {
       const names = layerNames(this.prefix, l);
       const shape = cfg.layers[l]!;
       const lin = (kind: keyof typeof names.linear, x: tf.Tensor): tf.Tensor => {
@@ -145,7 +140,14 @@ export class EncoderModel {
       const inter = activation(lin('ffn_up', a), cfg.hiddenAct);
       const out = dropout(lin('ffn_down', inter), cfg.hiddenDropoutProb);
       return layerNorm(tf.add(out, a), view(names.outLayerNorm.weight), view(names.outLayerNorm.bias), cfg.layerNormEps) as tf.Tensor3D;
-      });
+    };
+
+    for (let l = 0; l < cfg.numLayers; l++) {
+      // one tidy scope per layer: a layer's intermediates are freed before the next layer runs, so
+      // peak memory is one layer's activations, not the whole network's (tensors the gradient tape
+      // saved for backprop are kept by tfjs regardless)
+      const input = h;
+      h = tf.tidy(() => runLayer(l, input));
       if (options.outputHiddenStates) hiddenStates.push(h);
     }
 
