@@ -81,7 +81,7 @@ function probe(tfjsDir) {
  * `progress(line)`'s answer for lines worth showing and a heartbeat every 15 s of silence.
  */
 function run(cmd, args, opts = {}) {
-  const { progress, timeout, showOutputOnFailure = true, ...spawnOpts } = opts;
+  const { progress, poll, timeout, showOutputOnFailure = true, ...spawnOpts } = opts;
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
     const t0 = Date.now();
@@ -107,6 +107,10 @@ function run(cmd, args, opts = {}) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const heartbeat = setInterval(() => {
+      for (const shown of poll?.() ?? []) {
+        log(`  ${shown}`);
+        lastPrint = Date.now();
+      }
       if (Date.now() - lastPrint < 15_000) return;
       log(`  ... still working (${formatDuration(Date.now() - t0)})`);
       lastPrint = Date.now();
@@ -212,22 +216,28 @@ with zipfile.ZipFile(wheel) as z:
     members = [i for i in z.infolist() if i.filename in wanted or (i.filename.startswith('tensorflow/include/') and not i.is_dir())]
     total = sum(i.file_size for i in members) or 1
     done = 0; shown = -1
+    def copy(info, target):
+        # byte-wise progress: the C library alone is most of the 1 GB
+        global done, shown
+        with z.open(info) as src, open(target, 'wb') as dst:
+            while True:
+                chunk = src.read(1 << 22)
+                if not chunk: break
+                dst.write(chunk)
+                done += len(chunk)
+                pct = done * 100 // total // 10 * 10
+                if pct != shown:
+                    shown = pct
+                    print(f'extracting: {pct}% of {total / 1e9:.1f} GB', flush=True)
     for info in members:
         name = info.filename
-        done += info.file_size
-        pct = done * 100 // total // 10 * 10
-        if pct != shown:
-            shown = pct
-            print(f'extracting: {pct}% of {total / 1e9:.1f} GB', flush=True)
         if name in wanted:
-            with z.open(info) as src, open(os.path.join(lib, wanted[name]), 'wb') as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            copy(info, os.path.join(lib, wanted[name]))
             n += 1
-        elif name.startswith('tensorflow/include/') and not info.is_dir():
+        else:
             target = os.path.join(inc, name[len('tensorflow/include/'):])
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            with z.open(info) as src, open(target, 'wb') as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            copy(info, target)
 if n != 2:
     sys.exit('the wheel does not contain tensorflow/libtensorflow_cc.so.2 and tensorflow/libtensorflow_framework.so.2')
 `;
@@ -276,13 +286,27 @@ async function tryWheelInstall(tfjs, entry) {
   rmrf(depsLink);
   fs.renameSync(depsDir, depsLink);
   log('building the tfjs-node addon against that library (node-gyp, about 30 s)');
-  // install.js first tries the prebuilt addon download (fails offline), then compiles
+  // install.js first tries the prebuilt addon download (fails offline), then compiles; it runs
+  // node-gyp through exec, which swallows the compiler's output, so progress comes from the object
+  // files appearing in the build folder
+  const sources = fs.readdirSync(path.join(tfjs.dir, 'binding')).filter((f) => f.endsWith('.cc'));
+  const seen = new Set();
   const build = await run(process.execPath, ['scripts/install.js'], {
     cwd: tfjs.dir,
     env: buildEnv(tfjs),
-    progress: (line) => {
-      const m = /^\s*(CXX|SOLINK_MODULE|COPY)\(target\) \S*?([^/\s]+)$/.exec(line);
-      return m ? `${m[1] === 'CXX' ? 'compiling' : m[1] === 'COPY' ? 'copying' : 'linking'} ${m[2]}` : null;
+    poll: () => {
+      const found = [];
+      for (const d of fs.readdirSync(tfjs.dir).filter((n) => n === 'build' || n.startsWith('build-tmp-'))) {
+        const objDir = path.join(tfjs.dir, d, 'Release', 'obj.target', 'tfjs_binding', 'binding');
+        const objects = fs.existsSync(objDir) ? fs.readdirSync(objDir).filter((f) => f.endsWith('.o')) : [];
+        for (const o of objects) if (!seen.has(o)) found.push(o);
+        const addon = path.join(tfjs.dir, d, 'Release', 'tfjs_binding.node');
+        if (fs.existsSync(addon) && !seen.has('addon')) found.push('addon');
+      }
+      return found.map((o) => {
+        seen.add(o);
+        return o === 'addon' ? 'linked tfjs_binding.node' : `compiled ${o.replace(/\.o$/, '.cc')} (${seen.size} of ${sources.length})`;
+      });
     },
   });
   if (!build.ok) return { ok: false, reason: `building the addon failed (${build.reason})` };

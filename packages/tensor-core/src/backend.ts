@@ -37,9 +37,9 @@ export function tensorflowLogsWanted(): boolean {
 
 /**
  * Runs `load` with the process's stderr (fd 2) pointed at /dev/null, then restores it.
- * Loading the TensorFlow library prints lines from C++ static initialisers (absl's
- * "All log messages before absl::InitializeLog()" warning, oneDNN's info line) that no environment
- * variable silences: TF_CPP_MIN_LOG_LEVEL is read after them. Node cannot dup2, but on Linux it can
+ * Loading the TensorFlow 2.21 library prints, from C++ static initialisers, absl's "All log messages
+ * before absl::InitializeLog()" warning and oneDNN's info line; measured: TF_CPP_MIN_LOG_LEVEL (even 3)
+ * silences only the later CPU-instructions lines, not these two, and no other variable does. Node cannot dup2, but on Linux it can
  * re-open the stream behind fd 2 through /proc/self/fd and close/re-open fd 2 (the lowest free fd).
  * Where any step is not possible (another OS, a socket as stderr) it just runs `load`.
  */
@@ -82,8 +82,13 @@ function loadNative(): string {
   const quiet = !tensorflowLogsWanted();
   if (quiet) process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // Loading tfjs-node registers the 'tensorflow' backend as a side effect.
-  if (quiet) withStderrSilenced(() => require('@tensorflow/tfjs-node'));
-  else require('@tensorflow/tfjs-node');
+  if (quiet) {
+    withStderrSilenced(() => {
+      require('@tensorflow/tfjs-node');
+    });
+  } else {
+    require('@tensorflow/tfjs-node');
+  }
   const backend = tf.findBackend('tensorflow') as unknown as { binding?: { TF_Version?: string } } | null;
   if (!backend) throw new Error('@tensorflow/tfjs-node loaded but registered no "tensorflow" backend');
   return backend.binding?.TF_Version ?? 'unknown';
