@@ -102,6 +102,45 @@ function installedMatchesLock() {
   return true;
 }
 
+/**
+ * Optional dependencies the lock names but does not resolve (usually other platforms' native
+ * binaries, left out by an install on this platform): `npm install` would add them and so change
+ * package-lock.json on the next clone. Returns "package -> optional dependency" strings.
+ */
+export function missingOptionalEntries(lock) {
+  const packages = lock.packages ?? {};
+  const missing = [];
+  for (const [key, entry] of Object.entries(packages)) {
+    for (const dep of Object.keys(entry.optionalDependencies ?? {})) {
+      // node resolution: <key>/node_modules/<dep>, then each ancestor's node_modules
+      let base = key;
+      let found = false;
+      for (;;) {
+        if (packages[`${base ? `${base}/` : ''}node_modules/${dep}`]) {
+          found = true;
+          break;
+        }
+        if (!base) break;
+        const i = base.lastIndexOf('/node_modules/');
+        base = i >= 0 ? base.slice(0, i) : '';
+      }
+      if (!found) missing.push(`${key || '(root)'} -> ${dep}`);
+    }
+  }
+  return missing;
+}
+
+function checkLockComplete() {
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
+  const missing = missingOptionalEntries(lock);
+  if (missing.length === 0) return;
+  const message =
+    `package-lock.json is incomplete: ${missing.length} optional packages are not locked (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}); ` +
+    'run `npm install --package-lock-only --ignore-scripts` and commit the lock (CONTRIBUTING.md, "Adding a dependency")';
+  if (inCi) throw new SetupError(message);
+  log(`warning: ${message}`);
+}
+
 async function ensureDependencies() {
   const hash = lockHash();
   if (readStamps().lock === hash) return false;
@@ -286,6 +325,7 @@ async function start(args) {
 
 async function test(args) {
   await setUp();
+  checkLockComplete();
   const skipped = [];
   const available = [];
   const py = await ensurePythonStack();
