@@ -78,7 +78,7 @@ function probe(tfjsDir) {
 
 /**
  * Runs a command with its output captured (shown only when it fails, last lines), printing
- * `progress(line)`'s answer for lines worth showing and a heartbeat every 15 s of silence.
+ * `progress(line)`'s answer for lines worth showing and a heartbeat every 30 s of silence.
  */
 function run(cmd, args, opts = {}) {
   const { progress, poll, timeout, showOutputOnFailure = true, ...spawnOpts } = opts;
@@ -111,7 +111,7 @@ function run(cmd, args, opts = {}) {
         log(`  ${shown}`);
         lastPrint = Date.now();
       }
-      if (Date.now() - lastPrint < 15_000) return;
+      if (Date.now() - lastPrint < 30_000) return;
       log(`  ... still working (${formatDuration(Date.now() - t0)})`);
       lastPrint = Date.now();
     }, 1000);
@@ -315,7 +315,7 @@ async function tryWheelInstall(tfjs, entry) {
 
 async function main() {
   const tfjs = findTfjsNode();
-  log(`@tensorflow/tfjs-node ${tfjs.version} at ${path.relative(workspaceRoot, tfjs.dir)} (expects libtensorflow ${tfjs.libtfVersion})`);
+  log(`setting up the native TensorFlow backend of @tensorflow/tfjs-node ${tfjs.version} (${path.relative(workspaceRoot, tfjs.dir)})`);
   const first = probe(tfjs.dir);
   if (first.ok) {
     log(`native backend already works: backend=${first.backend}, TensorFlow ${first.tf}. Nothing to do.`);
