@@ -303,10 +303,15 @@ async function tryWheelInstall(tfjs, entry) {
         const addon = path.join(tfjs.dir, d, 'Release', 'tfjs_binding.node');
         if (fs.existsSync(addon) && !seen.has('addon')) found.push('addon');
       }
-      return found.map((o) => {
+      const lines = found.map((o) => {
         seen.add(o);
-        return o === 'addon' ? 'linked tfjs_binding.node' : `compiled ${o.replace(/\.o$/, '.cc')} (${seen.size} of ${sources.length})`;
+        return o === 'addon' ? 'built tfjs_binding.node' : `compiled ${o.replace(/\.o$/, '.cc')} (${seen.size} of ${sources.length})`;
       });
+      if (seen.size === sources.length && !seen.has('addon') && !seen.has('linking')) {
+        seen.add('linking');
+        lines.push('linking tfjs_binding.node against the TensorFlow library (the longest part)');
+      }
+      return lines;
     },
   });
   if (!build.ok) return { ok: false, reason: `building the addon failed (${build.reason})` };
