@@ -6,8 +6,10 @@
 // checks them, checks that the shards cover the split exactly once, adds the sums in float64 and
 // divides by the total number of batches, as a one-process run does.
 import fs from 'node:fs';
-import { SafetensorsFile, writeSafetensors, type HostTensor } from '@prunekit/tensor-core';
-import { FISHER_EPS, type GradStats } from './gradstats.js';
+import path from 'node:path';
+import { SafetensorsFile, SentenceEncoder, initBackend, parsePolicy, prunableParameters, writeSafetensors, type HostTensor } from '@prunekit/tensor-core';
+import { FISHER_EPS, computeGradStatsShard, type GradStats } from './gradstats.js';
+import { readTriplets } from './triplets.js';
 
 export const SHARD_FORMAT = 'prunekit-gradstats-shard';
 
@@ -159,4 +161,57 @@ export function mergeGradStatsShards(files: readonly string[]): GradStats {
   meta.numBatches = String(totalBatches);
   meta.mergedShards = String(count);
   return { fisher, meanGrad, shapes: new Map(names.map((n) => [n, first.shapes.get(n)!])), numBatches: totalBatches, meta };
+}
+
+/** The job kind of a statistics shard on the work queue. */
+export const SCORE_SHARD_JOB = 'score-shard';
+
+/** One shard of `prunekit score` as a queue job: the same inputs on every worker (shared paths). */
+export interface ScoreShardJob {
+  model: string;
+  /** triplets jsonl */
+  data: string;
+  targets: string;
+  batchSize: number;
+  seed: number;
+  maxBatches?: number;
+  microBatch?: number;
+  shard: ShardSpec;
+  /** the shard file to write */
+  out: string;
+}
+
+/** Whether `file` is this shard, finished (a rerun of a finished job does nothing). */
+function finishedShard(file: string, shard: ShardSpec): boolean {
+  if (!fs.existsSync(file)) return false;
+  try {
+    const { meta } = readShardFile(file);
+    return meta.shardIndex === String(shard.index) && meta.shardCount === String(shard.count) && meta.batchesDone !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one statistics shard job: resumable (checkpoint beside the output), written atomically. */
+export async function runScoreShardJob(job: ScoreShardJob): Promise<void> {
+  validateShard(job.shard);
+  if (finishedShard(job.out, job.shard)) return;
+  await initBackend();
+  const triplets = await readTriplets(job.data);
+  const encoder = await SentenceEncoder.load(job.model);
+  try {
+    const params = prunableParameters(encoder.model, parsePolicy(job.targets)).map((p) => p.name);
+    const partial = `${job.out}.partial`;
+    const sums = await computeGradStatsShard(encoder, triplets, {
+      params, batchSize: job.batchSize, seed: job.seed, shard: job.shard, label: path.basename(job.data),
+      ...(job.maxBatches === undefined ? {} : { maxBatches: job.maxBatches }),
+      ...(job.microBatch === undefined ? {} : { microBatch: job.microBatch }),
+      checkpoint: { file: partial, every: 10 },
+    });
+    fs.mkdirSync(path.dirname(job.out), { recursive: true });
+    writeShardFile(job.out, sums);
+    fs.rmSync(partial, { force: true });
+  } finally {
+    encoder.dispose();
+  }
 }
