@@ -53,14 +53,14 @@ async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<Be
   }
   for (const dir of ctx.models) {
     const t0 = performance.now();
-    let evaluated = false;
+    const state = { evaluated: false };
     const evaluate = async (): Promise<void> => {
       const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
       try {
         ctx.io.err(`prunekit-bench: ${encoder.name} (${encoder.fingerprint}) on suite ${suiteName}, ${tasks.length} tasks\n`);
         const before = outcome.failures.length;
         await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name: encoder.name, startedAt: t0 });
-        evaluated = true;
+        state.evaluated = true;
         if (outcome.failures.length > before) throw new Error(`${outcome.failures.length - before} tasks failed`);
       } finally {
         encoder.dispose?.();
@@ -69,9 +69,9 @@ async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<Be
     try {
       // one cell per model: a queue worker evaluates it; the coordinator then reads the results back
       const available = await cellsOf(ctx).run({ key: `eval/${suiteName}${ctx.quick ? '-quick' : ''}/${path.resolve(dir)}`, label: `eval ${suiteName} ${path.basename(dir)}` }, evaluate);
-      if (available && !evaluated) await evaluate();
+      if (available && !state.evaluated) await evaluate();
     } catch (e) {
-      if (!evaluated) outcome.failures.push({ model: path.basename(dir), task: '(model)', error: (e as Error).message });
+      if (!state.evaluated) outcome.failures.push({ model: path.basename(dir), task: '(model)', error: (e as Error).message });
     }
   }
   return outcome;

@@ -286,14 +286,14 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
       const tv = performance.now();
       const dir = v.method === 'dense' ? base : path.join(modelsDir, variantName(v));
       // the cell: prune (unless the folder exists) and evaluate into the results folder
-      let evaluated = false;
+      const state = { evaluated: false };
       const evaluate = async (): Promise<void> => {
         const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, name, warn: log });
         try {
           log(`${name} (${encoder.fingerprint}): ${tasks.length} tasks`);
           const before = outcome.failures.length;
           await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name, startedAt: tv });
-          evaluated = true;
+          state.evaluated = true;
           if (outcome.failures.length > before) throw new TasksFailed(`${outcome.failures.length - before} tasks failed`);
         } finally {
           encoder.dispose?.();
@@ -335,7 +335,7 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
         const diag = path.join(dir, 'prunekit', 'diagnostics.json');
         if (v.method === 'gaprune' && v.retrainSteps === 0 && fs.existsSync(diag)) outcome.notes.push(diagnosticsLine(JSON.parse(fs.readFileSync(diag, 'utf8')) as DaiDiagnostics, `${name}, ${baseName}`));
         // a cell finished earlier (or on a queue worker): read its results back (finished tasks are not recomputed)
-        if (!evaluated) await evaluate();
+        if (!state.evaluated) await evaluate();
         scored.push({ model: name, label: v.label, sparsity: v.sparsity, ...(v.seed === undefined ? {} : { seed: v.seed }) });
       } catch (e) {
         if (e instanceof TasksFailed) scored.push({ model: name, label: v.label, sparsity: v.sparsity, ...(v.seed === undefined ? {} : { seed: v.seed }) });

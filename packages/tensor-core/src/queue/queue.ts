@@ -53,7 +53,7 @@ function stableJson(v: unknown): string {
   if (v && typeof v === 'object') {
     return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
   }
-  return JSON.stringify(v) ?? 'null';
+  return v === undefined ? 'null' : JSON.stringify(v);
 }
 
 type BullMq = typeof import('bullmq');
