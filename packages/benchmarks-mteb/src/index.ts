@@ -3,8 +3,8 @@ export type { Encoder } from './encoder.js';
 export { Rng } from './rng.js';
 
 // tasks and data
-export { TASK_TYPES, DEFAULT_MAIN_METRIC, TaskRegistry, TaskDefinitionError, validateTask, validateSuite, loadTaskFile, loadSuiteFile, builtinTasksDir } from './tasks.js';
-export type { TaskType, TaskDefinition, SuiteDefinition } from './tasks.js';
+export { TASK_TYPES, DEFAULT_MAIN_METRIC, TASK_OPTION_SCHEMAS, taskFileSchema, TaskRegistry, TaskDefinitionError, validateTask, validateSuite, loadTaskFile, loadSuiteFile, builtinTasksDir } from './tasks.js';
+export type { TaskType, TaskDefinition, TaskOf, TaskOptions, SuiteDefinition } from './tasks.js';
 export { loadRetrieval, loadLabelledTexts, loadSts, loadPairs, loadReranking, taskDataDir } from './data.js';
 export type { RetrievalData, LabelledTexts, PairData, RerankingRow } from './data.js';
 export { DataError, readJsonl, readQrels, writeFileAtomic, writeJsonAtomic } from './io.js';
