@@ -16,9 +16,11 @@ export { EmbeddingCache, encodeTexts, textHash } from './cache.js';
 export type { EncodeStats } from './cache.js';
 
 // results and report
-export { writeTaskResult, readResults, resultFilePath, aggregateTable, mainScore, isTaskResult } from './results.js';
+export { writeTaskResult, readResults, resultFilePath, aggregateTable, aggregateRows, modelLabel, mainScore, isTaskResult } from './results.js';
 export type { TaskResult, SplitScores } from './results.js';
-export { renderReport, writeReport, reportSpecs } from './report.js';
+export { renderReport, writeReport, reportSpecs, resultsBlocks } from './report.js';
+export { documentMarkdown, documentHtml, tableMarkdown, tableHtml, chartSvg } from './document.js';
+export type { ReportDocument, ReportBlock, ReportTable, ReportCell, VegaLiteSpec } from './document.js';
 export type { ReportOptions } from './report.js';
 export { PRUNEKIT_VERSION } from './version.js';
 
