@@ -33,7 +33,7 @@ export { stsMetrics, pairedSimilarities } from './metrics/sts.js';
 export type { StsScores } from './metrics/sts.js';
 export { pairClassificationMetrics, thresholdScores } from './metrics/pairClassification.js';
 export type { ThresholdScores } from './metrics/pairClassification.js';
-export { classificationMetrics, classificationScores, fitLogisticRegression, predictLogisticRegression, predictKnn, undersample, experimentSamples } from './metrics/classification.js';
+export { classificationMetrics, classificationScores, matthewsCorrcoef, f1PerLabel, fitLogisticRegression, predictLogisticRegression, predictKnn, undersample, experimentSamples } from './metrics/classification.js';
 export type { ClassificationOptions, ClassificationResult, LogisticRegressionModel, LogisticRegressionOptions } from './metrics/classification.js';
 export { clusteringMetrics, miniBatchKMeans, vMeasure, bootstrapSubsets } from './metrics/clustering.js';
 export type { ClusteringOptions, MiniBatchKMeansOptions } from './metrics/clustering.js';

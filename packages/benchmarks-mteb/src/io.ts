@@ -91,12 +91,21 @@ export function readQrels(file: string): QrelsFile {
   return { qrels, rows };
 }
 
-/** Writes a file atomically: a temporary file in the same folder, then rename. */
+/**
+ * Writes a file atomically: a temporary file in the same folder, flushed to disk (fsync), then
+ * renamed over the target, so a crash leaves the old file or the new one, never a torn one.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    fs.writeFileSync(tmp, data);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
