@@ -7,7 +7,8 @@ export { TASK_TYPES, DEFAULT_MAIN_METRIC, TASK_OPTION_SCHEMAS, taskFileSchema, T
 export type { TaskType, TaskDefinition, TaskOf, TaskOptions, SuiteDefinition } from './tasks.js';
 export { loadRetrieval, loadLabelledTexts, loadSts, loadPairs, loadReranking, taskDataDir } from './data.js';
 export type { RetrievalData, LabelledTexts, PairData, RerankingRow } from './data.js';
-export { DataError, readJsonl, readQrels, writeFileAtomic, writeJsonAtomic } from './io.js';
+export { DataError, readJsonl, stringField, numberField, readQrels, readQrelsRows, writeQrels, writeFileAtomic, writeJsonAtomic } from './io.js';
+export type { QrelsRow, QrelsFile } from './io.js';
 
 // running
 export { evaluateTask, evaluateSuite } from './evaluate.js';
