@@ -57,7 +57,7 @@ export interface PruneRunResult {
   seconds: Record<string, number>;
 }
 
-async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: PruneRunOptions, workDir: string): Promise<GradStats> {
+export async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: PruneRunOptions, workDir: string): Promise<GradStats> {
   const key = `${label}-${tripletsFingerprint(triplets)}-${modelFingerprint(encoder.model)}-b${opts.batchSize ?? 16}-m${opts.maxBatches ?? 'all'}-s${opts.seed ?? 0}-${params.length}`;
   const done = path.join(workDir, `${key}.safetensors`);
   if (fs.existsSync(done)) {
