@@ -258,9 +258,9 @@ export const FISHER_NORMALISATIONS: readonly FisherNormalisation[] = ['batches',
  * code divides Σ g² by the number of samples instead (+1e-8), i.e. B× smaller at batch size B.
  */
 export function fisherOf(stats: GradStats, name: string, normalisation: FisherNormalisation = 'batches'): Float32Array | undefined {
+  if (!FISHER_NORMALISATIONS.includes(normalisation)) throw new Error(`Fisher normalisation must be ${FISHER_NORMALISATIONS.join(' or ')} (got "${normalisation as string}")`);
   const f = stats.fisher.get(name);
   if (!f || normalisation === 'batches') return f;
-  if (normalisation !== 'samples') throw new Error(`Fisher normalisation must be ${FISHER_NORMALISATIONS.join(' or ')} (got "${normalisation as string}")`);
   if (stats.numSamples === undefined || !(stats.numSamples > 0)) throw new Error('these gradient statistics do not record their number of samples (made by an older prunekit); recompute them to use Fisher normalisation "samples"');
   const k = stats.numBatches / stats.numSamples;
   return f.map((x) => (x - FISHER_EPS) * k + FISHER_EPS);
