@@ -56,8 +56,8 @@ function countParameters(model: EncoderModel): number {
 export async function runStructuredPrune(opts: StructuredRunOptions): Promise<StructuredRunResult> {
   if (!(opts.sparsity >= 0 && opts.sparsity < 1)) throw new Error(`--sparsity must be in [0, 1) (got ${opts.sparsity})`);
   const need = methodNeeds(opts.method);
-  if ((need.domain || need.calibrationTexts) && (!opts.domain || opts.domain.length === 0)) throw new Error(`method "${opts.method}" needs domain triplets (--domain FILE)`);
-  if (need.general && (!opts.general || opts.general.length === 0)) throw new Error(`method "${opts.method}" needs general triplets (--general FILE)`);
+  if ((need.calibrationTexts || (need.domain && !opts.domainStats)) && (!opts.domain || opts.domain.length === 0)) throw new Error(`method "${opts.method}" needs domain triplets (--domain FILE) or domain statistics (--domain-stats FILE)`);
+  if (need.general && !opts.generalStats && (!opts.general || opts.general.length === 0)) throw new Error(`method "${opts.method}" needs general triplets (--general FILE) or general statistics (--general-stats FILE)`);
   const steps = opts.retrainSteps ?? 0;
   if (steps > 0 && (!opts.domain || opts.domain.length === 0)) throw new Error('recovery needs domain triplets (--domain FILE)');
   if (opts.distill && steps === 0) throw new Error('--distill needs --retrain-steps > 0');
@@ -80,8 +80,8 @@ export async function runStructuredPrune(opts: StructuredRunOptions): Promise<St
       const t = encoder.model.params.get(n)!;
       return [n, { shape: [...t.shape], data: t.dataSync() as Float32Array }];
     }));
-    const domain = need.domain ? await timed('domainStatistics', () => statsFor(encoder, 'domain', opts.domain!, params, opts, workDir)) : undefined;
-    const general = need.general ? await timed('generalStatistics', () => statsFor(encoder, 'general', opts.general!, params, opts, workDir)) : undefined;
+    const domain = need.domain ? await timed('domainStatistics', () => statsFor(encoder, 'domain', opts.domain ?? [], params, opts, workDir)) : undefined;
+    const general = need.general ? await timed('generalStatistics', () => statsFor(encoder, 'general', opts.general ?? [], params, opts, workDir)) : undefined;
     opts.onProgress?.('scoring', 0, 1);
     const { groups, diagnostics } = await timed('scoring', () => scoreGroupsWith(encoder, opts.method, weights, {
       ...(domain ? { domain } : {}), ...(general ? { general } : {}),
@@ -116,7 +116,10 @@ export async function runStructuredPrune(opts: StructuredRunOptions): Promise<St
         batchSize: opts.batchSize ?? 16, maxBatches: opts.maxBatches ?? null, seed: opts.seed ?? 0, dai: opts.dai ?? {}, balanced: opts.balanced ?? {},
         retrainSteps: steps, retrainLr: opts.retrainLr ?? 2e-5, distill: opts.distill ?? null, contrastiveWeight: opts.contrastiveWeight ?? null,
       },
-      dataFingerprints: { ...(opts.domain ? { domain: tripletsFingerprint(opts.domain) } : {}), ...(opts.general ? { general: tripletsFingerprint(opts.general) } : {}) },
+      dataFingerprints: {
+        ...(opts.domain ? { domain: tripletsFingerprint(opts.domain) } : opts.domainStats?.meta.dataFingerprint ? { domain: opts.domainStats.meta.dataFingerprint } : {}),
+        ...(opts.general ? { general: tripletsFingerprint(opts.general) } : opts.generalStats?.meta.dataFingerprint ? { general: opts.generalStats.meta.dataFingerprint } : {}),
+      },
       dataSources: opts.dataSources ?? {},
       baseModel: path.resolve(opts.model),
       packageVersions: { '@prunekit/scoring-fisher': version },
