@@ -285,15 +285,17 @@ async function ensurePythonStack() {
 }
 
 const CHROMIUM = '/usr/bin/chromium';
+const REDIS = '/usr/bin/redis-server';
 
-function ensureChromium() {
-  if (fs.existsSync(CHROMIUM)) return { ok: true };
+/** A Debian package that some tests need, installed when running as root with apt-get. */
+function ensureDebianTool(binary, pkg, purpose) {
+  if (fs.existsSync(binary)) return { ok: true };
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const hasApt = spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
   if (!isRoot || !hasApt) return { ok: false, why: isRoot ? 'no apt-get here' : 'not running as root' };
   const t0 = Date.now();
-  log('installing Chromium for the report rendering tests (apt-get install -y chromium; about a minute)');
-  const logFile = path.join(root, 'node_modules', '.cache', 'prunekit-apt-chromium.log');
+  log(`installing ${pkg} for ${purpose} (apt-get install -y ${pkg}; about a minute)`);
+  const logFile = path.join(root, 'node_modules', '.cache', `prunekit-apt-${pkg}.log`);
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const apt = (args) => {
     const r = spawnSync('apt-get', args, { encoding: 'utf8', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
@@ -301,12 +303,16 @@ function ensureChromium() {
     return r.status === 0;
   };
   // the package lists may be missing or stale on a fresh machine: refresh them only when needed
-  if (!apt(['install', '-y', 'chromium']) && !(apt(['update']) && apt(['install', '-y', 'chromium']))) {
+  if (!apt(['install', '-y', pkg]) && !(apt(['update']) && apt(['install', '-y', pkg]))) {
     return { ok: false, why: `apt-get failed (its output: ${path.relative(root, logFile)})` };
   }
-  log(`Chromium installed (${formatDuration(Date.now() - t0)})`);
-  return { ok: fs.existsSync(CHROMIUM), why: `${CHROMIUM} still absent after apt-get` };
+  log(`${pkg} installed (${formatDuration(Date.now() - t0)})`);
+  return { ok: fs.existsSync(binary), why: `${binary} still absent after apt-get` };
 }
+
+const ensureChromium = () => ensureDebianTool(CHROMIUM, 'chromium', 'the report rendering tests');
+// the job-queue tests start their own redis-server on a free loopback port; it is only installed here
+const ensureRedis = () => ensureDebianTool(REDIS, 'redis-server', 'the job-queue tests');
 
 // ---------------------------------------------------------------- main jobs
 
@@ -334,6 +340,9 @@ async function test(args) {
   const chromium = ensureChromium();
   if (chromium.ok) available.push('chromium');
   else skipped.push([`the report rendering tests (Chromium is absent: ${chromium.why})`, 'sudo apt-get install -y chromium']);
+  const redis = ensureRedis();
+  if (redis.ok) available.push('redis');
+  else skipped.push([`the job-queue tests (redis-server is absent: ${redis.why})`, 'sudo apt-get install -y redis-server']);
   if (fs.existsSync(sharedDir())) available.push('shared');
   else skipped.push([`the tests on the shared models and datasets (${sharedDir()} is absent)`, 'put the shared folder there, or set PRUNEKIT_SHARED_DIR']);
   if (inCi && skipped.length > 0) {
