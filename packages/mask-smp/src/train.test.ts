@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { Tokenizer, createRng, crossEntropyLoss, initBackend, loadModel, prunableParameters, variableGrads, type WeightView } from '@prunekit/tensor-core';
+import { Tokenizer, createRng, crossEntropyLoss, initBackend, loadModel, prunableParameters, topVMask, variableGrads, type WeightView } from '@prunekit/tensor-core';
 import { disposeBatch, encodeExamples, loadExamples, makeBatch, resolveLabelWords } from './data.js';
 import { labelWordLogits } from './head.js';
 import { loadBitMasks } from './maskio.js';
@@ -10,7 +10,6 @@ import { runSmp } from './run.js';
 import { regulariserWeight } from './schedule.js';
 import { steMaskedWeight } from './ste.js';
 import { resolveTask } from './tasks.js';
-import { topVMask } from './topv.js';
 import { evaluate, trainMethod, type TrainData } from './train.js';
 import { tinySetup } from './test-support/tiny.js';
 

@@ -11,16 +11,14 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  BatchOrder, MaskSet, crossEntropyLoss, isNoDecayParam, kdLoss, linearWarmupSchedule, constantSchedule, maskedView,
+  BatchOrder, MaskSet, allocateKeep, topVMask, crossEntropyLoss, isNoDecayParam, kdLoss, linearWarmupSchedule, constantSchedule, maskedView,
   prunableParameters, train, type EncoderModel, type PrunablePolicy, type TrainerState, type VariableGroup, type WeightView,
 } from '@prunekit/tensor-core';
-import { allocateKeep } from './allocate.js';
 import { disposeBatch, makeBatch, type EncodedExample, type TensorBatch } from './data.js';
 import { labelWordLogits } from './head.js';
 import { classificationScores, mainScore, type Scores } from './metrics.js';
 import { keepSchedule, regulariserWeight } from './schedule.js';
 import { steMaskedWeight } from './ste.js';
-import { topVMask } from './topv.js';
 import type { Metric } from './tasks.js';
 
 export type PruneMethod = 'smp-l' | 'smp-s' | 'movement' | 'magnitude-ft' | 'full-ft';
