@@ -42,3 +42,6 @@ export {
   allocateMasks, ALLOCATIONS, keepCount, kthLargest, topVMask, allocateKeep, allocateTopV, scoreMass, smpSFractions, thresholdMask, KEEP_ALLOCATIONS,
 } from './prune/allocate.js';
 export type { Allocation, ScoredMatrix, AllocateOptions, KeepAllocation, KeepMatrix } from './prune/allocate.js';
+
+export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
+export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';
