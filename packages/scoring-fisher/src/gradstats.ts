@@ -4,11 +4,11 @@
 // variables updated in place; every `checkpoint.every` batches they are written to disk so an
 // interrupted run resumes where it stopped and ends with the same numbers.
 import fs from 'node:fs';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  GradientAccumulator, SafetensorsFile, createRng, infoNCELoss, modelFingerprint, pool, variableGrads, writeSafetensors,
+  GradientAccumulator, SafetensorsFile, createRng, infoNCELoss, modelFingerprint, pool, readCheckpoint, toFloat32, variableGrads,
+  writeCheckpoint, writeSafetensors,
   type EncoderInputs, type EncoderModel, type HostTensor, type PoolingMode, type Seed, type SentenceEncoder,
 } from '@prunekit/tensor-core';
 import { INFONCE_SCALE, disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
@@ -257,6 +257,8 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
   }
 }
 
+const CHECKPOINT_FORMAT = 'prunekit-gradstats';
+
 function writeGradStatsFile(file: string, sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, params: readonly string[], model: EncoderModel, meta: Record<string, string>): void {
   const tensors = new Map<string, HostTensor>();
   for (const name of params) {
@@ -264,24 +266,19 @@ function writeGradStatsFile(file: string, sumSq: Map<string, Float32Array>, sum:
     tensors.set(`sumsq.${name}`, { dtype: 'F32', shape, data: sumSq.get(name)! });
     tensors.set(`sum.${name}`, { dtype: 'F32', shape, data: sum.get(name)! });
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeSafetensors(file, tensors, meta);
+  writeCheckpoint(file, CHECKPOINT_FORMAT, tensors, meta);
 }
 
 function readGradStatsFile(file: string): { sumSq: Map<string, Float32Array>; sum: Map<string, Float32Array>; meta: Record<string, string> } {
-  const st = SafetensorsFile.open(file);
-  try {
-    const sumSq = new Map<string, Float32Array>();
-    const sum = new Map<string, Float32Array>();
-    for (const name of st.names()) {
-      if (name.startsWith('sumsq.')) sumSq.set(name.slice(6), st.readFloat32(name));
-      else if (name.startsWith('sum.')) sum.set(name.slice(4), st.readFloat32(name));
-    }
-    if (st.metadata.format !== 'prunekit-gradstats') throw new Error(`${file}: not a prunekit gradient-statistics file (metadata format is ${st.metadata.format ?? 'missing'})`);
-    return { sumSq, sum, meta: st.metadata };
-  } finally {
-    st.close();
+  const ck = readCheckpoint(file, CHECKPOINT_FORMAT);
+  if (!ck) throw new Error(`${file} does not exist`);
+  const sumSq = new Map<string, Float32Array>();
+  const sum = new Map<string, Float32Array>();
+  for (const [name, t] of ck.tensors) {
+    if (name.startsWith('sumsq.')) sumSq.set(name.slice(6), toFloat32(t, name));
+    else if (name.startsWith('sum.')) sum.set(name.slice(4), toFloat32(t, name));
   }
+  return { sumSq, sum, meta: ck.meta };
 }
 
 /** How the squared gradients are averaged: over batches (prunekit's default) or over samples (the official GAPrune code). */

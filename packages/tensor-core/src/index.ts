@@ -38,8 +38,10 @@ export type { CompactionPlan, LayerPlan, PlanReport, LayerReport, GateMap, MaskP
 export { compact, validatePlan, layerLinearParameters } from './structure/compact.js';
 export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './structure/export.js';
 export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';
-export { allocateMasks, ALLOCATIONS } from './prune/allocate.js';
-export type { Allocation, ScoredMatrix, AllocateOptions } from './prune/allocate.js';
+export {
+  allocateMasks, ALLOCATIONS, keepCount, kthLargest, topVMask, allocateKeep, allocateTopV, scoreMass, smpSFractions, thresholdMask, KEEP_ALLOCATIONS,
+} from './prune/allocate.js';
+export type { Allocation, ScoredMatrix, AllocateOptions, KeepAllocation, KeepMatrix } from './prune/allocate.js';
 
 export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
 export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';
