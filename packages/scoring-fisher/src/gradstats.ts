@@ -157,6 +157,11 @@ export interface GradStatsOptions {
   onBatch?: (done: number, total: number, loss: number) => void;
   /** recorded in the result's meta (e.g. "domain" / "general") */
   label?: string;
+  /**
+   * prefixed to every query (GAPrune encodes queries with the embedding model's instruction); default:
+   * the folder's sentence-transformers "query" prompt (config_sentence_transformers.json), else none
+   */
+  queryPrompt?: string;
 }
 
 /** Batches of triplets in a seeded order (the same seed gives the same batches). */
@@ -174,6 +179,8 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
   let batches = tripletBatches(triplets, batchSize, seed);
   if (options.maxBatches !== undefined) batches = batches.slice(0, options.maxBatches);
   if (batches.length === 0) throw new Error('no triplets to compute gradient statistics on');
+  const queryPrompt = options.queryPrompt ?? encoder.prompts.query ?? '';
+  if (queryPrompt !== '') batches = batches.map((batch) => batch.map((t) => ({ ...t, query: queryPrompt + t.query })));
   const meta: Record<string, string> = {
     format: 'prunekit-gradstats',
     label: options.label ?? '',
@@ -184,6 +191,7 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
     totalBatches: String(batches.length),
     numExamples: String(batches.reduce((a, b) => a + b.length, 0)),
     loss: 'infonce-scale20',
+    ...(queryPrompt === '' ? {} : { queryPrompt }),
   };
   const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode, options.microBatch === undefined ? {} : { microBatch: options.microBatch });
   try {
@@ -191,7 +199,7 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
     const ck = options.checkpoint;
     if (ck && fs.existsSync(ck.file)) {
       const saved = readGradStatsFile(ck.file);
-      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches'].find((k) => saved.meta[k] !== meta[k]);
+      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'queryPrompt'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
       acc.restore(saved.sumSq, saved.sum, start);
