@@ -113,7 +113,7 @@ describe('decoder coupling groups and compaction', () => {
   });
 
   const python = referencePython();
-  it.skipIf(!python)('uniform sizes: a standard config that transformers reloads with the same logits (llama-cls, value rows and gate rows)', async () => {
+  it.skipIf(!python)('uniform sizes: a standard config that transformers reloads with the same logits (llama-cls, value rows and gate rows)', { timeout: 300_000 }, async () => {
     const dir = path.join(root, 'llama-cls');
     const ref = readReference(path.join(dir, 'reference.safetensors'));
     const model = loadModel(dir);
