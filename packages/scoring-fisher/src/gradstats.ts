@@ -164,6 +164,11 @@ export interface GradStatsOptions {
   onBatch?: (done: number, total: number, loss: number) => void;
   /** recorded in the result's meta (e.g. "domain" / "general") */
   label?: string;
+  /**
+   * prefixed to every query (GAPrune encodes queries with the embedding model's instruction); default:
+   * the folder's sentence-transformers "query" prompt (config_sentence_transformers.json), else none
+   */
+  queryPrompt?: string;
 }
 
 /** Batches of triplets in a seeded order (the same seed gives the same batches). */
@@ -211,6 +216,8 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
   let batches = tripletBatches(triplets, batchSize, seed);
   if (options.maxBatches !== undefined) batches = batches.slice(0, options.maxBatches);
   if (batches.length === 0) throw new Error('no triplets to compute gradient statistics on');
+  const queryPrompt = options.queryPrompt ?? encoder.prompts.query ?? '';
+  if (queryPrompt !== '') batches = batches.map((batch) => batch.map((t) => ({ ...t, query: queryPrompt + t.query })));
   const mine = shard ? shardBatchIndices(batches.length, shard) : batches.map((_, i) => i);
   const meta: Record<string, string> = {
     format: 'prunekit-gradstats',
@@ -222,6 +229,7 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
     totalBatches: String(batches.length),
     numExamples: String(mine.reduce((a, b) => a + batches[b]!.length, 0)),
     loss: 'infonce-scale20',
+    ...(queryPrompt === '' ? {} : { queryPrompt }),
     ...(shard ? { shardIndex: String(shard.index), shardCount: String(shard.count), params: paramsFingerprint(options.params) } : {}),
   };
   const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode, options.microBatch === undefined ? {} : { microBatch: options.microBatch });
@@ -230,7 +238,7 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
     const ck = options.checkpoint;
     if (ck && fs.existsSync(ck.file)) {
       const saved = readGradStatsFile(ck.file);
-      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount'].find((k) => saved.meta[k] !== meta[k]);
+      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount', 'queryPrompt'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
       acc.restore(saved.sumSq, saved.sum, start, batches.slice(0, start).reduce((a, b) => a + b.length, 0));
