@@ -4,8 +4,6 @@ import { registerInfo } from './commands/info.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerPrune } from './commands/prune.js';
 import { registerDemo } from './commands/demo.js';
-import { registerSmp } from './commands/smp.js';
-import { registerFineGates } from './commands/finegates.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -19,8 +17,6 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerEval,
   registerPrune,
   registerDemo,
-  registerSmp,
-  registerFineGates,
 ];
 
 /**

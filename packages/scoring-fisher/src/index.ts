@@ -18,3 +18,6 @@ export { retrainMasked } from './retrain.js';
 export type { RetrainOptions } from './retrain.js';
 export { runPrune } from './prune.js';
 export type { PruneRunOptions, PruneRunResult, PruneStage } from './prune.js';
+export { scoringMethods } from './methods.js';
+export { pruneModel } from './prune.js';
+export type { PrunedModel } from './prune.js';

@@ -40,3 +40,15 @@ export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './s
 export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';
 export { allocateMasks, ALLOCATIONS } from './prune/allocate.js';
 export type { Allocation, ScoredMatrix, AllocateOptions } from './prune/allocate.js';
+
+export { defineMethod, sparsityOption, seedOption, targetsOption, positiveIntOption } from './method/method.js';
+export type { MethodDefinition, MethodContext, MethodArtifact, MethodNeeds, MethodData, MethodFamily, ArtifactKind } from './method/method.js';
+export { MethodRegistry, loadPlugins, pluginsFromEnv } from './method/registry.js';
+export type { PluginApi } from './method/registry.js';
+export { optionSpecs, parseMethodOptions, validateMethodOptions, methodHelp, flagOf, MethodOptionError } from './method/options.js';
+export type { OptionSpec, OptionType } from './method/options.js';
+export { ManifestSchema, readManifest, ArtifactError, ARTIFACT_FORMAT, ARTIFACT_SCHEMA_VERSION, MANIFEST_FILE, MASKS_FILE, GATES_FILE, HEAD_FILE } from './artifact/manifest.js';
+export type { Manifest } from './artifact/manifest.js';
+export { writeArtifact, buildManifest, modelCard, PRUNEKIT_VERSION } from './artifact/write.js';
+export type { WriteArtifactOptions } from './artifact/write.js';
+export { z } from 'zod';
