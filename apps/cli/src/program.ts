@@ -4,6 +4,7 @@ import { registerInfo } from './commands/info.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerPrune } from './commands/prune.js';
 import { registerDemo } from './commands/demo.js';
+import { registerArtifact } from './commands/artifact.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -17,6 +18,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerEval,
   registerPrune,
   registerDemo,
+  registerArtifact,
 ];
 
 /**

@@ -52,3 +52,6 @@ export type { Manifest } from './artifact/manifest.js';
 export { writeArtifact, buildManifest, modelCard, PRUNEKIT_VERSION } from './artifact/write.js';
 export type { WriteArtifactOptions } from './artifact/write.js';
 export { z } from 'zod';
+export { inspectArtifact, formatInspection, compactArtifact } from './artifact/inspect.js';
+export type { ArtifactInspection, CompactArtifactOptions } from './artifact/inspect.js';
+export { writeNpyF32 } from './io/npy.js';
