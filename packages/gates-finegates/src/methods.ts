@@ -104,6 +104,17 @@ export const gatesMethods: readonly MethodDefinition[] = (Object.keys(schemas) a
   defineMethod({
     name, description: DESCRIPTIONS[name], family: name === 'finegates' ? 'gating' : 'fine-tuning', options: schemas[name] as z.ZodObject,
     needs: { labelledTask: true },
+    preflight: ({ data, options }) => {
+      if (data.task !== undefined && !TASKS[data.task]) throw new Error(`--task must be one of ${Object.keys(TASKS).join(', ')} (got "${data.task}")`);
+      const o = options as AnyOptions;
+      if (name !== 'finegates') return [];
+      // θ starts near 1 and a gate is closed only below atanh(−0.5) ≈ −0.55; Adam moves θ by ≤ ~lr per step
+      const gateLr = o.gateLr ?? o.lr ?? DEFAULT_LR.finegates;
+      const steps = o.steps ?? 300;
+      return gateLr * steps < 1.6
+        ? [`gate parameters can move at most ~${(gateLr * steps).toPrecision(2)} in ${steps} steps at gate lr ${gateLr}, but must move ~1.55 to close a gate: expect few or no closed rows/columns (raise --steps or --gate-lr, e.g. --gate-lr ${(5 / steps).toPrecision(2)})`]
+        : [];
+    },
     run: (ctx) => runGatesMethod(name, ctx as MethodContext<AnyOptions>),
   }) as unknown as MethodDefinition,
 );

@@ -107,6 +107,14 @@ export const smpMethods: readonly MethodDefinition[] = (Object.keys(schemas) as 
   defineMethod({
     name, description: DESCRIPTIONS[name], family: name === 'full-ft-mlm' ? 'fine-tuning' : 'mask-learning', options: schemas[name] as z.ZodObject,
     needs: { labelledTask: true, mlmHead: true, teacher: 'optional' },
+    preflight: ({ data }) => {
+      if (data.task !== undefined && !(data.task in TASKS)) {
+        throw new Error(data.task === 'glue_stsb'
+          ? "--task glue_stsb is a regression task; SMP's label-word head is a classifier (see packages/mask-smp/README.md)"
+          : `--task: unknown task "${data.task}" (known: ${Object.keys(TASKS).join(', ')})`);
+      }
+      return [];
+    },
     run: (ctx) => runSmpMethod(name, ctx as MethodContext<Partial<AnyOptions>>),
   }) as unknown as MethodDefinition,
 );

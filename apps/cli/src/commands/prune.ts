@@ -24,6 +24,7 @@ function existingDir(flag: string, dir: string): string {
 
 /** prune's own flags (every method's options are added beside them and may not reuse these names). */
 interface PipelineFlags {
+  keep?: string;
   model: string;
   out: string;
   method: string;
@@ -36,7 +37,7 @@ interface PipelineFlags {
   plugin?: string[];
   json?: boolean;
 }
-const PIPELINE_KEYS = new Set(['model', 'out', 'method', 'domain', 'general', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help']);
+const PIPELINE_KEYS = new Set(['model', 'out', 'method', 'domain', 'general', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help', 'keep']);
 
 /** One flag per option key across all methods; the same key must be a flag or take a value in every method. */
 function methodFlags(methods: readonly MethodDefinition[]): Map<string, { spec: OptionSpec; methods: string[] }> {
@@ -96,8 +97,14 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     const scope = methods.length === registry.list().length ? '' : ` [${methods.join(', ')}]`;
     cmd.addOption(new Option(spec.type === 'boolean' ? spec.flag : `${spec.flag} <${spec.type}>`, `${spec.description}${scope}`));
   }
+  // SMP's old knob, refused with the conversion (one convention: --sparsity is the fraction removed)
+  cmd.addOption(new Option('--keep <fraction>').hideHelp());
   cmd.addHelpText('after', () => methodsHelp(registry, methodInArgv(ctx.argv)));
   cmd.action(async (o: PipelineFlags & Record<string, string | boolean | undefined>) => {
+    if (o.keep !== undefined) {
+      const keep = Number(o.keep);
+      throw new CliError(`--keep is gone: --sparsity is the fraction removed for every method${Number.isFinite(keep) ? ` (--keep ${String(o.keep)} is --sparsity ${Number((1 - keep).toPrecision(12))})` : ''}`);
+    }
     let def: MethodDefinition;
     try {
       def = registry.get(o.method);
