@@ -3,10 +3,10 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import type { CliContext } from './util/context.js';
-import { CliError, errorMessage } from './util/errors.js';
-import { processIo } from './util/io.js';
+import { CliError, errorMessage } from '@prunekit/cli-support';
+import { processIo } from '@prunekit/cli-support';
 import { loadPlugins, pluginsFromEnv } from '@prunekit/tensor-core';
-import { builtinMethods, pluginArgs } from './util/methods.js';
+import { builtinMethods, pluginArgs } from '@prunekit/cli-support';
 
 /** Runs `prunekit <argv...>` (argv without node and script) and resolves to the exit status. */
 export async function run(argv: readonly string[], overrides: Partial<CliContext> = {}): Promise<number> {

@@ -55,3 +55,5 @@ export { z } from 'zod';
 export { inspectArtifact, formatInspection, compactArtifact } from './artifact/inspect.js';
 export type { ArtifactInspection, CompactArtifactOptions } from './artifact/inspect.js';
 export { writeNpyF32 } from './io/npy.js';
+export { loadEncoderAdapter, checkModelFolder } from './model/encoder-adapter.js';
+export type { EncoderAdapter, EncoderAdapterOptions } from './model/encoder-adapter.js';

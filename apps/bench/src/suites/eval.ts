@@ -1,7 +1,7 @@
 // The eval kind: every benchmarks-mteb suite (built-in and from --tasks-dir) as a bench suite that
 // evaluates each model folder as it is.
 import { validateTask, type TaskDefinition } from '@prunekit/benchmarks-mteb';
-import { runEvaluation, taskRegistry, type LoadedEncoder } from '@prunekit/cli';
+import { runEvaluation, taskRegistry, type LoadedEncoder } from '@prunekit/cli-support';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
 
 /** Repetitions in quick mode (of MTEB's 10): classification experiments and clustering subsets. */

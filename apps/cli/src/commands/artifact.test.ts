@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { referencePython, workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-artifact-'));

@@ -10,9 +10,9 @@ import {
   type ExportForm,
 } from '@prunekit/tensor-core';
 import type { CliContext } from '../util/context.js';
-import { CliError, oneOf, positiveInt } from '../util/errors.js';
-import { checkModelDir } from '../util/encoder.js';
-import { printJson } from '../util/io.js';
+import { CliError, oneOf, positiveInt } from '@prunekit/cli-support';
+import { checkModelDir } from '@prunekit/cli-support';
+import { printJson } from '@prunekit/cli-support';
 
 function asCliError(e: unknown): never {
   if (e instanceof ArtifactError) throw new CliError(e.message);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '@prunekit/tensor-core';
 import { readManifest, readSafetensors } from '@prunekit/tensor-core';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-gates-'));

@@ -13,9 +13,9 @@ import {
 } from '@prunekit/tensor-core';
 import { computeGradStats, readTriplets, retrainMasked, saveGradStats, tripletsFingerprint } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
-import { CliError, collect, positiveInt } from '../util/errors.js';
-import { printJson, warn } from '../util/io.js';
-import { stageProgress } from '../util/stageProgress.js';
+import { CliError, collect, positiveInt } from '@prunekit/cli-support';
+import { printJson, warn } from '@prunekit/cli-support';
+import { stageProgress } from '@prunekit/cli-support';
 
 function existingDir(flag: string, dir: string): string {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${flag} ${dir}: not a folder`);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '@prunekit/tensor-core';
 import { MaskSet, readManifest } from '@prunekit/tensor-core';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 
 // The random 2-layer BertForMaskedLM fixture (vocab 128) with a WordPiece vocabulary written here,
 // and a synthetic 2-label sentiment task in the shared datasets' layout (SST-2 evaluates on dev).

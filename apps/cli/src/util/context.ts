@@ -1,8 +1,7 @@
 // What every command receives: the output streams and the loaders it may need. Tests replace them.
-import { loadModelEncoder, type EncoderLoader } from './encoder.js';
-import { processIo, type CliIo } from './io.js';
+import { loadModelEncoder, processIo, type CliIo, type EncoderLoader } from '@prunekit/cli-support';
 import type { MethodRegistry } from '@prunekit/tensor-core';
-import { builtinMethods } from './methods.js';
+import { builtinMethods } from '@prunekit/cli-support';
 
 export interface CliContext {
   io: CliIo;
