@@ -4,6 +4,7 @@ import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSuites } from './commands/suites.js';
 import { registerMethods } from './commands/methods.js';
+import { registerWorker } from './commands/worker.js';
 import { benchContext, type BenchContext } from './context.js';
 
 const require = createRequire(import.meta.url);
@@ -14,6 +15,7 @@ const COMMANDS: ((program: Command, ctx: BenchContext) => void)[] = [
   registerReport,
   registerSuites,
   registerMethods,
+  registerWorker,
 ];
 
 /** The `prunekit-bench` command tree (commander never exits the process; run() maps errors to a status). */

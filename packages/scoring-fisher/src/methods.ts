@@ -5,6 +5,7 @@ import {
   type MethodArtifact, type MethodContext, type MethodDefinition,
 } from '@prunekit/tensor-core';
 import { pruneModel } from './prune.js';
+import { loadGradStats } from './gradstats.js';
 import { RESCALES } from './scorers.js';
 import { methodNeeds, SCORING_METHODS, type ScoringMethod } from './score.js';
 import { readTriplets, tripletsFingerprint } from './triplets.js';
@@ -48,10 +49,13 @@ async function runScoring(method: ScoringMethod, ctx: MethodContext<GapruneOptio
   const need = methodNeeds(method);
   const domain = ctx.data.domain && (need.domain || need.calibrationTexts || o.retrainSteps > 0) ? await readTriplets(ctx.data.domain) : undefined;
   const general = ctx.data.general && need.general ? await readTriplets(ctx.data.general) : undefined;
+  const domainStats = ctx.data.domainStats ? loadGradStats(ctx.data.domainStats) : undefined;
+  const generalStats = ctx.data.generalStats ? loadGradStats(ctx.data.generalStats) : undefined;
   const dai = 'gamma' in o ? { beta: o.beta, gamma: o.gamma, alignment: o.alignment as 'per-matrix' | 'per-weight', rescale: o.rescale as (typeof RESCALES)[number] } : undefined;
   const r = await pruneModel({
     model: ctx.model, method, sparsity: o.sparsity, allocation: o.allocation as (typeof ALLOCATIONS)[number], targets: o.targets,
     ...(domain ? { domain } : {}), ...(general ? { general } : {}),
+    ...(domainStats ? { domainStats } : {}), ...(generalStats ? { generalStats } : {}),
     batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
     ...(dai ? { dai } : {}), retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, workDir: ctx.workDir,
     onProgress: (stage, done, total, detail) => { ctx.onProgress(stage, done, total, detail); },
@@ -68,6 +72,8 @@ async function runScoring(method: ScoringMethod, ctx: MethodContext<GapruneOptio
     data: {
       ...(domain ? { domain: { fingerprint: tripletsFingerprint(domain) } } : {}),
       ...(general ? { general: { fingerprint: tripletsFingerprint(general) } } : {}),
+      ...(domainStats && !domain ? { domainStats: { fingerprint: String(domainStats.meta.dataFingerprint ?? 'unknown'), path: ctx.data.domainStats! } } : {}),
+      ...(generalStats && !general ? { generalStats: { fingerprint: String(generalStats.meta.dataFingerprint ?? 'unknown'), path: ctx.data.generalStats! } } : {}),
     },
     metrics: { seconds: r.seconds, ...(r.retrainLosses ? { retrainLosses: r.retrainLosses } : {}) },
     ...(r.diagnostics ? { reports: { diagnostics: r.diagnostics } } : {}),

@@ -57,3 +57,5 @@ export type { ArtifactInspection, CompactArtifactOptions } from './artifact/insp
 export { writeNpyF32 } from './io/npy.js';
 export { loadEncoderAdapter, checkModelFolder } from './model/encoder-adapter.js';
 export type { EncoderAdapter, EncoderAdapterOptions } from './model/encoder-adapter.js';
+export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
+export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';

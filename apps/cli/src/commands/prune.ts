@@ -2,22 +2,22 @@
 // baselines, and any plugin's) through the one MethodRegistry: flags and --help come from each
 // method's zod option schema, the method returns an in-memory artifact, and writeArtifact writes the
 // one prunekit layout (HF folder + prunekit/manifest.json + masks or gates + head).
-//  score:   only the gradient statistics of a data set, stored for later runs;
+//  (`prunekit score`, the gradient statistics alone: score.ts)
 //  retrain: N steps of InfoNCE on domain data for a pruned folder, its masks held fixed.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  MaskSet, MethodOptionError, SentenceEncoder, initBackend, methodHelp, modelFingerprint, optionSpecs, parseMethodOptions, parsePolicy, prunableParameters, readManifest, writeArtifact,
+  MaskSet, MethodOptionError, SentenceEncoder, initBackend, methodHelp, modelFingerprint, optionSpecs, parseMethodOptions, readManifest, writeArtifact,
   type MethodDefinition, type MethodRegistry, type OptionSpec,
 } from '@prunekit/tensor-core';
-import { computeGradStats, readTriplets, retrainMasked, saveGradStats, tripletsFingerprint } from '@prunekit/scoring-fisher';
+import { readTriplets, retrainMasked, tripletsFingerprint } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
 import { CliError, collect, positiveInt } from '@prunekit/cli-support';
 import { printJson, warn } from '@prunekit/cli-support';
 import { stageProgress } from '@prunekit/cli-support';
 
-function existingDir(flag: string, dir: string): string {
+export function existingDir(flag: string, dir: string): string {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${flag} ${dir}: not a folder`);
   return dir;
 }
@@ -30,6 +30,8 @@ interface PipelineFlags {
   method: string;
   domain?: string;
   general?: string;
+  domainStats?: string;
+  generalStats?: string;
   dataRoot?: string;
   task?: string;
   teacher?: string;
@@ -37,7 +39,7 @@ interface PipelineFlags {
   plugin?: string[];
   json?: boolean;
 }
-const PIPELINE_KEYS = new Set(['model', 'out', 'method', 'domain', 'general', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help', 'keep']);
+const PIPELINE_KEYS = new Set(['model', 'out', 'method', 'domain', 'general', 'domainStats', 'generalStats', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help', 'keep']);
 
 /** One flag per option key across all methods; the same key must be a flag or take a value in every method. */
 function methodFlags(methods: readonly MethodDefinition[]): Map<string, { spec: OptionSpec; methods: string[] }> {
@@ -87,6 +89,8 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--method <name>', `method: ${registry.names().join(', ')}`, 'gaprune')
     .option('--domain <file>', 'domain triplets jsonl {query, positive, negative?} (GAPrune and the scoring baselines)')
     .option('--general <file>', 'general triplets jsonl {query, positive, negative?} (gaprune, fisher-general)')
+    .option('--domain-stats <file>', 'domain gradient statistics from `prunekit score` (or merged shards) instead of computing them from --domain')
+    .option('--general-stats <file>', 'general gradient statistics from `prunekit score` (or merged shards) instead of computing them from --general')
     .option('--data-root <dir>', 'datasets root holding <task>/<split>.jsonl (SMP, FineGates and their baselines)')
     .option('--task <name>', 'classification task under --data-root (e.g. glue_sst2)')
     .option('--teacher <dir>', 'dense teacher model folder for distillation (SMP methods; e.g. a --method full-ft-mlm output)')
@@ -121,16 +125,17 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     }
     existingDir('--model', o.model);
     const need = def.needs;
-    if (need.domainTriplets && !o.domain) throw new CliError(`--method ${def.name} needs --domain FILE (domain triplets)`);
-    if (need.generalTriplets && !o.general) throw new CliError(`--method ${def.name} needs --general FILE (general triplets)`);
+    if (need.domainTriplets && !o.domain && !o.domainStats) throw new CliError(`--method ${def.name} needs --domain FILE (domain triplets)`);
+    if (need.generalTriplets && !o.general && !o.generalStats) throw new CliError(`--method ${def.name} needs --general FILE (general triplets)`);
     if (need.labelledTask && (!o.dataRoot || !o.task)) throw new CliError(`--method ${def.name} needs --data-root DIR and --task NAME (a labelled classification task)`);
     if (need.teacher === 'required' && !o.teacher) throw new CliError(`--method ${def.name} needs --teacher DIR`);
     if (o.dataRoot) existingDir('--data-root', o.dataRoot);
-    for (const [flag, file] of [['--domain', o.domain], ['--general', o.general]] as const) {
+    for (const [flag, file] of [['--domain', o.domain], ['--general', o.general], ['--domain-stats', o.domainStats], ['--general-stats', o.generalStats]] as const) {
       if (file !== undefined && !(fs.existsSync(file) && fs.statSync(file).isFile())) throw new CliError(`${flag} ${file}: no such file`);
     }
     const data = {
       ...(o.domain ? { domain: o.domain } : {}), ...(o.general ? { general: o.general } : {}),
+      ...(o.domainStats ? { domainStats: o.domainStats } : {}), ...(o.generalStats ? { generalStats: o.generalStats } : {}),
       ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), ...(o.task ? { task: o.task } : {}), ...(o.teacher ? { teacher: o.teacher } : {}),
     };
     try {
@@ -168,43 +173,6 @@ export function registerPrune(program: Command, ctx: CliContext): void {
       progress.stop();
     }
   });
-
-  program
-    .command('score')
-    .description('compute and store gradient statistics (diagonal Fisher, mean gradient) of a model on triplets')
-    .requiredOption('--model <dir>', 'HF / sentence-transformers model folder')
-    .requiredOption('--data <file>', 'triplets jsonl {query, positive, negative?}')
-    .requiredOption('--out <file>', 'statistics file (.safetensors)')
-    .option('--targets <t>', 'matrices: mlp, attention+mlp, ...', 'mlp')
-    .option('--batch-size <n>', 'triplets per batch', positiveInt('--batch-size'), 16)
-    .option('--max-batches <n>', 'cap on batches', positiveInt('--max-batches'))
-    .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
-    .option('--seed <n>', 'batch order seed', (v) => Number(v), 0)
-    .option('--json', 'print a summary as JSON on stdout')
-    .action(async (o: { model: string; data: string; out: string; targets: string; batchSize: number; maxBatches?: number; microBatch?: number; seed: number; json?: boolean }) => {
-      existingDir('--model', o.model);
-      const triplets = await readTriplets(o.data);
-      await initBackend();
-      const enc = await SentenceEncoder.load(o.model);
-      const progress = stageProgress(ctx.io, 'score');
-      try {
-        const params = prunableParameters(enc.model, parsePolicy(o.targets)).map((p) => p.name);
-        const stats = await computeGradStats(enc, triplets, {
-          params, batchSize: o.batchSize, seed: o.seed, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}),
-          checkpoint: { file: `${o.out}.partial`, every: 10 }, label: path.basename(o.data),
-          onBatch: (d, t, loss) => { progress.update('statistics', d, t, `loss ${loss.toFixed(4)}`); },
-        });
-        progress.stop();
-        saveGradStats(stats, o.out);
-        fs.rmSync(`${o.out}.partial`, { force: true });
-        const summary = { out: path.resolve(o.out), matrices: params.length, batches: stats.numBatches, meta: stats.meta };
-        if (o.json) printJson(ctx.io, summary);
-        else ctx.io.out(`gradient statistics of ${params.length} matrices over ${stats.numBatches} batches written to ${o.out}\n`);
-      } finally {
-        progress.stop();
-        enc.dispose();
-      }
-    });
 
   program
     .command('retrain')

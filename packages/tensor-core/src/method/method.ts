@@ -30,6 +30,9 @@ export interface MethodNeeds {
 export interface MethodData {
   domain?: string;
   general?: string;
+  /** precomputed gradient statistics files (scoring methods), used instead of computing them */
+  domainStats?: string;
+  generalStats?: string;
   dataRoot?: string;
   task?: string;
   teacher?: string;
