@@ -72,8 +72,8 @@ async function runScoring(method: ScoringMethod, ctx: MethodContext<GapruneOptio
     data: {
       ...(domain ? { domain: { fingerprint: tripletsFingerprint(domain) } } : {}),
       ...(general ? { general: { fingerprint: tripletsFingerprint(general) } } : {}),
-      ...(domainStats && !domain ? { domainStats: { fingerprint: String(domainStats.meta.dataFingerprint ?? 'unknown'), path: ctx.data.domainStats! } } : {}),
-      ...(generalStats && !general ? { generalStats: { fingerprint: String(generalStats.meta.dataFingerprint ?? 'unknown'), path: ctx.data.generalStats! } } : {}),
+      ...(domainStats && !domain ? { domainStats: { fingerprint: domainStats.meta.dataFingerprint ?? 'unknown', path: ctx.data.domainStats! } } : {}),
+      ...(generalStats && !general ? { generalStats: { fingerprint: generalStats.meta.dataFingerprint ?? 'unknown', path: ctx.data.generalStats! } } : {}),
     },
     metrics: { seconds: r.seconds, ...(r.retrainLosses ? { retrainLosses: r.retrainLosses } : {}) },
     ...(r.diagnostics ? { reports: { diagnostics: r.diagnostics } } : {}),

@@ -107,7 +107,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
   cmd.action(async (o: PipelineFlags & Record<string, string | boolean | undefined>) => {
     if (o.keep !== undefined) {
       const keep = Number(o.keep);
-      throw new CliError(`--keep is gone: --sparsity is the fraction removed for every method${Number.isFinite(keep) ? ` (--keep ${String(o.keep)} is --sparsity ${Number((1 - keep).toPrecision(12))})` : ''}`);
+      throw new CliError(`--keep is gone: --sparsity is the fraction removed for every method${Number.isFinite(keep) ? ` (--keep ${o.keep} is --sparsity ${Number((1 - keep).toPrecision(12))})` : ''}`);
     }
     let def: MethodDefinition;
     try {

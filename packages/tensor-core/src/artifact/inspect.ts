@@ -80,7 +80,7 @@ export function inspectArtifact(dir: string): ArtifactInspection {
       sparsity: m.sparsity, parameters: m.parameters,
       structure: {
         headsRemoved: sum((l) => l.headsRemoved.length), qkDimsRemoved: sum((l) => l.qkDimsRemoved), vDimsRemoved: sum((l) => l.vDimsRemoved),
-        neuronsRemoved: sum((l) => l.neuronsRemoved), inputFeaturesRemoved: sum((l) => Object.values(l.inputFeaturesRemoved).reduce((a, b) => a + (b ?? 0), 0)),
+        neuronsRemoved: sum((l) => l.neuronsRemoved), inputFeaturesRemoved: sum((l) => Object.values(l.inputFeaturesRemoved).reduce((a, b) => a + b, 0)),
         parametersBefore: model.numParameters(), parametersAfter, perLayer,
       },
       files, bytes: files.reduce((a, f) => a + f.bytes, 0), lineage: m.lineage, metrics: m.metrics,
