@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import nx from '@nx/eslint-plugin';
 
 export default tseslint.config(
   {
@@ -20,6 +21,26 @@ export default tseslint.config(
       // tfjs ops return generic Tensor<R>; asserting the rank (as tf.Tensor2D) is the readable idiom
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    // package boundaries (tags in each package.json "nx" field): apps never import apps, core packages
+    // never import method packages, method packages import only core ones. Tests and vitest configs may
+    // also reach the workspace's tools/test-support and vitest.shared.ts by relative path.
+    files: ['**/src/**/*.ts'],
+    ignores: ['**/*.test.ts', '**/test-support/**'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', {
+        allow: [],
+        enforceBuildableLibDependency: false,
+        depConstraints: [
+          { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:support', 'type:method', 'type:core'] },
+          { sourceTag: 'type:support', onlyDependOnLibsWithTags: ['type:method', 'type:core'] },
+          { sourceTag: 'type:method', onlyDependOnLibsWithTags: ['type:core'] },
+          { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'] },
+        ],
+      }],
     },
   },
   {

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSuites } from './commands/suites.js';
+import { registerMethods } from './commands/methods.js';
 import { registerWorker } from './commands/worker.js';
 import { benchContext, type BenchContext } from './context.js';
 
@@ -13,6 +14,7 @@ const COMMANDS: ((program: Command, ctx: BenchContext) => void)[] = [
   registerRun,
   registerReport,
   registerSuites,
+  registerMethods,
   registerWorker,
 ];
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResults } from '@prunekit/benchmarks-mteb';
-import { memoryIo } from '@prunekit/cli';
+import { memoryIo } from '@prunekit/cli-support';
 import { SentenceEncoder, WorkQueue, initBackend, jobIdOf, parsePolicy, prunableParameters } from '@prunekit/tensor-core';
 import { SCORE_SHARD_JOB, computeGradStats, mergeGradStatsShards, type ScoreShardJob } from '@prunekit/scoring-fisher';
 import { sharedPath, warnSkip, workspaceRoot } from '../../../tools/test-support/shared.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { WorkQueue, jobIdOf, startWorker, type JobHandler, type JobSpec, type QueueProgress } from '@prunekit/tensor-core';
 import { SCORE_SHARD_JOB, runScoreShardJob, type ScoreShardJob } from '@prunekit/scoring-fisher';
-import type { CliIo } from '@prunekit/cli';
+import type { CliIo } from '@prunekit/cli-support';
 import { collectCells, planCells, workerCells } from './cells.js';
 import type { BenchContext } from './context.js';
 import type { BenchOutcome, BenchRunContext, BenchSuite } from './suites/types.js';

@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
-import { CliError, errorMessage, processIo } from '@prunekit/cli';
+import { CliError, builtinMethods, errorMessage, pluginArgs, processIo } from '@prunekit/cli-support';
+import { loadPlugins, pluginsFromEnv } from '@prunekit/tensor-core';
 import type { BenchContext } from './context.js';
 import { buildBenchProgram } from './program.js';
 
@@ -7,7 +8,9 @@ import { buildBenchProgram } from './program.js';
 export async function run(argv: readonly string[], overrides: Partial<BenchContext> = {}): Promise<number> {
   const io = overrides.io ?? processIo();
   try {
-    await buildBenchProgram({ ...overrides, io }).parseAsync([...argv], { from: 'user' });
+    const methods = overrides.methods ?? builtinMethods();
+    await loadPlugins([...pluginsFromEnv(), ...pluginArgs(argv)], methods);
+    await buildBenchProgram({ ...overrides, io, methods }).parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;

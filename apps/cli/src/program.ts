@@ -5,8 +5,7 @@ import { registerTasks } from './commands/tasks.js';
 import { registerPrune } from './commands/prune.js';
 import { registerScore } from './commands/score.js';
 import { registerDemo } from './commands/demo.js';
-import { registerSmp } from './commands/smp.js';
-import { registerFineGates } from './commands/finegates.js';
+import { registerArtifact } from './commands/artifact.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -21,8 +20,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerPrune,
   registerScore,
   registerDemo,
-  registerSmp,
-  registerFineGates,
+  registerArtifact,
 ];
 
 /**

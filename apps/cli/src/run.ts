@@ -3,15 +3,18 @@
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import type { CliContext } from './util/context.js';
-import { CliError, errorMessage } from './util/errors.js';
-import { processIo } from './util/io.js';
-import { routePrune } from './util/route.js';
+import { CliError, errorMessage } from '@prunekit/cli-support';
+import { processIo } from '@prunekit/cli-support';
+import { loadPlugins, pluginsFromEnv } from '@prunekit/tensor-core';
+import { builtinMethods, pluginArgs } from '@prunekit/cli-support';
 
 /** Runs `prunekit <argv...>` (argv without node and script) and resolves to the exit status. */
 export async function run(argv: readonly string[], overrides: Partial<CliContext> = {}): Promise<number> {
   const io = overrides.io ?? processIo();
   try {
-    await buildProgram({ ...overrides, io }).parseAsync(routePrune(argv), { from: 'user' });
+    const methods = overrides.methods ?? builtinMethods();
+    await loadPlugins([...pluginsFromEnv(), ...pluginArgs(argv)], methods);
+    await buildProgram({ ...overrides, io, methods, argv }).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     // commander has printed its own usage errors (and --help / --version output) already

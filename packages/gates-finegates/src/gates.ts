@@ -228,6 +228,15 @@ export class GateSet {
    */
   save(dir: string, extra: Record<string, unknown> = {}): void {
     fs.mkdirSync(dir, { recursive: true });
+    const { tensors, manifest } = this.toHost(extra);
+    const tmp = path.join(dir, `.gates.safetensors.${process.pid}.tmp`);
+    writeSafetensors(tmp, tensors, { format: 'prunekit-finegates' });
+    fs.renameSync(tmp, path.join(dir, 'gates.safetensors'));
+    writeJsonAtomic(path.join(dir, 'gates.json'), manifest);
+  }
+
+  /** The tensors and manifest save() writes, in memory. */
+  toHost(extra: Record<string, unknown> = {}): { tensors: Map<string, HostTensor>; manifest: GateManifest } {
     const tensors = new Map<string, HostTensor>();
     const ev = this.evalGates();
     try {
@@ -241,11 +250,8 @@ export class GateSet {
     } finally {
       for (const e of ev.values()) tf.dispose([e.rows, e.cols]);
     }
-    const tmp = path.join(dir, `.gates.safetensors.${process.pid}.tmp`);
-    writeSafetensors(tmp, tensors, { format: 'prunekit-finegates' });
-    fs.renameSync(tmp, path.join(dir, 'gates.safetensors'));
     const manifest: GateManifest = { format: 'prunekit-finegates-gates', version: 1, gates: [...this.specs], noiseStd: this.noiseStd, regSigma: this.regSigma, stats: this.stats(), ...extra };
-    writeJsonAtomic(path.join(dir, 'gates.json'), manifest);
+    return { tensors, manifest };
   }
 
   /** Reads a folder written by save(). */

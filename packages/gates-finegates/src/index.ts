@@ -16,3 +16,6 @@ export { measureSpeed } from './speed.js';
 export type { SpeedResult } from './speed.js';
 export { runGates, encoderOf, DEFAULT_LR } from './run.js';
 export type { RunGatesOptions, RunGatesResult } from './run.js';
+export { gatesMethods } from './methods.js';
+export { trainGates, adaptedWeight } from './run.js';
+export type { GatesTrained } from './run.js';

@@ -82,7 +82,7 @@ export interface RunGatesResult {
 
 export const DEFAULT_LR: Readonly<Record<Method, number>> = { finegates: 1e-3, lora: 1e-3, bitfit: 1e-3, 'full-ft': 1e-4 };
 
-function fingerprintOf(o: RunGatesOptions, modelFp: string): string {
+function fingerprintOf(o: Omit<RunGatesOptions, 'out'> & { out?: string }, modelFp: string): string {
   const { onProgress: _p, loaded: _l, out: _o, workDir: _w, keepModels: _k, checkpointEvery: _c, ...rest } = o;
   return JSON.stringify({ ...rest, task: typeof o.task === 'string' ? o.task : o.task.name, modelFp });
 }
@@ -92,7 +92,35 @@ export function encoderOf(full: EncoderModel): EncoderModel {
   return new EncoderModel({ ...full.config, head: 'base' }, full.params, full.prefix);
 }
 
-export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
+/** A trained gates/adapter run in memory (the caller disposes it). */
+export interface GatesTrained {
+  /** the loaded folder (with its MLM head when it had one) and its encoder view (shares tensors) */
+  full: EncoderModel;
+  model: EncoderModel;
+  adapter: Adapter;
+  head: ClassificationHead;
+  labels: string[];
+  metrics: Metrics;
+  trainable: RunGatesResult['trainable'];
+  removal?: RemovalReport;
+  compactMaxDiff?: number;
+  gateStats?: RunGatesResult['gateStats'];
+  compacted?: EncoderModel;
+  compactedNoGather?: EncoderModel;
+  test: Awaited<ReturnType<typeof tokenize>>;
+  padId: number;
+  losses: number[];
+  resumedFrom: number;
+  dataNote: string;
+  workDir: string;
+  /** the settings, data and results that report.json records */
+  report: Parameters<typeof reportMarkdown>[0] & { modelFingerprint: string; losses: number[] } & Record<string, unknown>;
+  /** frees everything above except what `keep` names */
+  dispose(keep?: { models?: boolean }): void;
+}
+
+/** Trains one method (FineGates or a baseline), evaluates it and, for FineGates, compacts it, in memory. */
+export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: string }): Promise<GatesTrained> {
   const t0 = performance.now();
   if (!METHODS.includes(o.method)) throw new Error(`unknown method "${o.method as string}" (expected ${METHODS.join(', ')})`);
   const sparsity = o.sparsity ?? 0.4;
@@ -113,7 +141,6 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
   let head: ClassificationHead | null = null;
   let compacted: EncoderModel | undefined;
   let compactedNoGather: EncoderModel | undefined;
-  let keep = false;
   try {
     const tokenizer = await Tokenizer.fromPretrained(o.model);
     const padId = tokenizer.specialIds.pad ?? 0;
@@ -130,7 +157,8 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
     });
     head = ClassificationHead.create(model.config.hiddenSize, task.labels.length, { seed, initStd: model.config.raw.initializer_range as number | undefined ?? 0.02 });
     const fp = fingerprintOf(o, modelFingerprint(full));
-    const workDir = o.workDir ?? `${o.out}.work`;
+    if (!o.workDir && !o.out) throw new Error('trainGates needs workDir (or out)');
+    const workDir = o.workDir ?? `${o.out!}.work`;
     const tr = trainClassifier(model, adapter, head, train, {
       steps, batchSize, lr, headLr: o.headLr ?? 1e-3, ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), seed, padId,
       checkpointDir: workDir, checkpointEvery: o.checkpointEvery ?? 50, fingerprint: fp,
@@ -168,9 +196,44 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
       metrics, trainable, gateStats: gateStats ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
       losses: tr.losses, resumedFrom: tr.resumedFrom, seconds,
     };
-    progress('save', 0, 1);
     const a = adapter;
     const h = head;
+    const c = compacted;
+    const cng = compactedNoGather;
+    return {
+      full, model, adapter: a, head: h, labels: task.labels, metrics, trainable, test, padId, losses: tr.losses, resumedFrom: tr.resumedFrom, dataNote: task.note, workDir, report,
+      ...(removal ? { removal } : {}), ...(compactMaxDiff !== undefined ? { compactMaxDiff } : {}), ...(gateStats ? { gateStats } : {}),
+      ...(c ? { compacted: c } : {}), ...(cng ? { compactedNoGather: cng } : {}),
+      dispose: (keep = {}) => {
+        a.dispose();
+        h.dispose();
+        if (!keep.models) {
+          c?.dispose();
+          cng?.dispose();
+          full.dispose();
+        }
+      },
+    };
+  } catch (e) {
+    adapter?.dispose();
+    head?.dispose();
+    compacted?.dispose();
+    compactedNoGather?.dispose();
+    full.dispose();
+    throw e;
+  }
+}
+
+export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
+  const t0 = performance.now();
+  const progress = o.onProgress ?? (() => undefined);
+  const t = await trainGates(o);
+  const { full, model, adapter: a, head: h, compacted, compactedNoGather, removal, compactMaxDiff, gateStats, metrics, trainable, report, workDir, test, padId } = t;
+  const taskName = typeof o.task === 'string' ? o.task : o.task.name;
+  const sparsity = o.sparsity ?? 0.4;
+  let keep = false;
+  try {
+    progress('save', 0, 1);
     await writeDirAtomic(o.out, async (dir) => {
       if (a instanceof FineGatesAdapter) {
         await saveCompacted(compacted!, path.join(dir, 'model'), { companionsFrom: o.model });
@@ -180,13 +243,14 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
       }
       const host = new Map<string, HostTensor>();
       for (const [n, v] of h.params) host.set(n, { dtype: 'F32', shape: [...v.shape], data: Float32Array.from(v.dataSync()) });
-      writeSafetensors(path.join(dir, 'head.safetensors'), host, { labels: JSON.stringify(task.labels) });
-      writeJsonAtomic(path.join(dir, 'report.json'), report);
-      fs.writeFileSync(path.join(dir, 'report.md'), reportMarkdown(report, removal));
+      writeSafetensors(path.join(dir, 'head.safetensors'), host, { labels: JSON.stringify(t.labels) });
+      const timedReport = { ...report, seconds: (performance.now() - t0) / 1000 };
+      writeJsonAtomic(path.join(dir, 'report.json'), timedReport);
+      fs.writeFileSync(path.join(dir, 'report.md'), reportMarkdown(timedReport, removal));
     });
     fs.rmSync(workDir, { recursive: true, force: true });
     progress('save', 1, 1, o.out);
-    const result: RunGatesResult = { out: o.out, method: o.method, task: taskName, metrics, trainable, losses: tr.losses, resumedFrom: tr.resumedFrom, seconds, dataNote: task.note };
+    const result: RunGatesResult = { out: o.out, method: o.method, task: taskName, metrics, trainable, losses: t.losses, resumedFrom: t.resumedFrom, seconds: (performance.now() - t0) / 1000, dataNote: t.dataNote };
     if (removal) result.removal = removal;
     if (compactMaxDiff !== undefined) result.compactMaxDiff = compactMaxDiff;
     if (gateStats) result.gateStats = gateStats;
@@ -196,18 +260,12 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
     }
     return result;
   } finally {
-    adapter?.dispose();
-    head?.dispose();
-    if (!keep) {
-      compacted?.dispose();
-      compactedNoGather?.dispose();
-      full.dispose();
-    }
+    t.dispose({ models: keep });
   }
 }
 
 /** Saving a baseline: the weights its view uses (merged LoRA, trained biases, fine-tuned weights). */
-function adaptedWeight(a: Adapter): (name: string, t: tf.Tensor) => tf.Tensor {
+export function adaptedWeight(a: Adapter): (name: string, t: tf.Tensor) => tf.Tensor {
   return (name, t) => {
     if (a instanceof OverrideAdapter) return a.variables.get(name)?.clone() ?? t;
     if (a instanceof LoraAdapter) {

@@ -20,3 +20,6 @@ export { saveBitMasks, loadBitMasks, BITMASK_FILE, MANIFEST_FILE } from './maski
 export type { BitMaskEntry, BitMaskManifest } from './maskio.js';
 export { runSmp, teacherFolder } from './run.js';
 export type { RunOptions, RunResult } from './run.js';
+export { smpMethods, keepFromSparsity } from './methods.js';
+export { trainSmp } from './run.js';
+export type { SmpTrained } from './run.js';

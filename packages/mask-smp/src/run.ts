@@ -75,8 +75,27 @@ export function teacherFolder(dir: string): string {
   throw new Error(`teacher ${dir}: neither ${dir}/config.json nor ${dir}/model/config.json exists (give a model folder, e.g. the output of --method full-ft)`);
 }
 
-export async function runSmp(opts: RunOptions): Promise<RunResult> {
-  const t0 = performance.now();
+/** A trained SMP run in memory: the model (with its MLM head), masks and/or trained weights, and what to record. */
+export interface SmpTrained {
+  model: EncoderModel;
+  result: TrainResult;
+  task: TaskSpec;
+  labelWords: string[];
+  /** settings, data and final evaluation (the manifest's description of the run) */
+  describe: Record<string, unknown> & { final: EvalLog; modelFingerprint: string };
+  trainExamples: number;
+  evalExamples: number;
+  steps: number;
+  modelBytes: number;
+  workDir: string;
+  /** fingerprint of the training data (task, head, subsample, label words, teacher) */
+  dataFingerprint: string;
+  /** frees the model and the trained weights */
+  dispose(): void;
+}
+
+/** Trains one SMP method (or baseline) in memory; checkpoints go to the work folder (default <out>.work). */
+export async function trainSmp(opts: Omit<RunOptions, 'out'> & { out?: string }): Promise<SmpTrained> {
   const log = opts.onLog ?? (() => undefined);
   const task = resolveTask(opts.task, { labelWords: opts.labelWords, template: opts.template });
   const taskDir = path.join(opts.datasets, task.name);
@@ -108,7 +127,8 @@ export async function runSmp(opts: RunOptions): Promise<RunResult> {
     const bs = Math.min(opts.batchSize ?? 32, train.length);
     const steps = opts.steps ?? (opts.epochs ?? 3) * Math.floor(train.length / bs);
     const dataFp = createHash('sha256').update(JSON.stringify([task, variant, maxLength, opts.maxTrain ?? null, opts.subsampleSeed ?? 0, labels.ids, opts.teacher ? teacherFolder(opts.teacher) : null])).digest('hex').slice(0, 16);
-    const workDir = opts.workDir ?? `${path.resolve(opts.out)}.work`;
+    if (!opts.workDir && !opts.out) throw new Error('trainSmp needs workDir (or out)');
+    const workDir = opts.workDir ?? `${path.resolve(opts.out!)}.work`;
     const { model: _m, task: _t, datasets: _d, out: _o, epochs: _e, head: _h, labelWords: _l, template: _tp, maxLength: _ml, maxTrain: _mt, maxEval: _me, subsampleSeed: _ss, teacher: _te, exportModel: _ex, workDir: _w, keepWork: _k, onLog: _ol, onStep: _os, onEval: _oe, ...trainOpts } = opts;
     const config: TrainConfig = { ...trainOpts, steps, workDir, checkpointEvery: opts.checkpointEvery ?? 50 };
     trainResult = await trainMethod(model, { train, eval: evalSet, numClasses: task.labels.length, labelIds: labels.ids, metric: task.metric, padId, fingerprint: dataFp, ...(teacher ? { teacherLogits: teacher } : {}) }, config, {
@@ -140,6 +160,25 @@ export async function runSmp(opts: RunOptions): Promise<RunResult> {
       packageVersions: { '@prunekit/mask-smp': version },
       createdAt: new Date().toISOString(),
     };
+    return {
+      model, result, task, labelWords: labels.words, describe, trainExamples: train.length, evalExamples: evalSet.length, steps, modelBytes, workDir, dataFingerprint: dataFp,
+      dispose: () => {
+        if (result.weights) for (const t of result.weights.values()) t.dispose();
+        model.dispose();
+      },
+    };
+  } catch (e) {
+    if (trainResult?.weights) for (const t of trainResult.weights.values()) t.dispose();
+    model.dispose();
+    throw e;
+  }
+}
+
+export async function runSmp(opts: RunOptions): Promise<RunResult> {
+  const t0 = performance.now();
+  const trained = await trainSmp(opts);
+  const { model, result, task, describe, steps, modelBytes, workDir } = trained;
+  try {
     let manifest: BitMaskManifest | null = null;
     await writeDirAtomic(opts.out, async (dir) => {
       if (result.masks) {
@@ -152,12 +191,11 @@ export async function runSmp(opts: RunOptions): Promise<RunResult> {
     if (!opts.keepWork) fs.rmSync(workDir, { recursive: true, force: true });
     const m = manifest as BitMaskManifest | null;
     return {
-      out: opts.out, task, labelWords: labels.words, final: result.final, manifest: m, maskBytes: m ? m.maskBytes : null, modelBytes,
-      trainExamples: train.length, evalExamples: evalSet.length, steps, stepsRun: result.stepsRun, seconds: (performance.now() - t0) / 1000,
+      out: opts.out, task, labelWords: trained.labelWords, final: result.final, manifest: m, maskBytes: m ? m.maskBytes : null, modelBytes,
+      trainExamples: trained.trainExamples, evalExamples: trained.evalExamples, steps, stepsRun: result.stepsRun, seconds: (performance.now() - t0) / 1000,
     };
   } finally {
-    if (trainResult?.weights) for (const t of trainResult.weights.values()) t.dispose();
-    model.dispose();
+    trained.dispose();
   }
 }
 

@@ -29,3 +29,6 @@ export { runStructuredPrune } from './structured-run.js';
 export type { StructuredRunOptions, StructuredRunResult } from './structured-run.js';
 export { recoverStructured, distillDistance, DISTILL_LOSSES } from './recover.js';
 export type { RecoverOptions, DistillLoss } from './recover.js';
+export { scoringMethods } from './methods.js';
+export { pruneModel } from './prune.js';
+export type { PrunedModel } from './prune.js';

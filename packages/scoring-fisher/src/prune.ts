@@ -73,7 +73,7 @@ function givenStats(stats: GradStats, label: 'domain' | 'general', encoder: Sent
   return stats;
 }
 
-export async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: PruneRunOptions, workDir: string): Promise<GradStats> {
+export async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: Omit<PruneRunOptions, 'out'>, workDir: string): Promise<GradStats> {
   const given = label === 'domain' ? opts.domainStats : opts.generalStats;
   if (given) return givenStats(given, label, encoder, params);
   const key = `${label}-${tripletsFingerprint(triplets)}-${modelFingerprint(encoder.model)}-b${opts.batchSize ?? 16}-m${opts.maxBatches ?? 'all'}-s${opts.seed ?? 0}-${params.length}`;
@@ -97,8 +97,19 @@ export async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'gene
   return stats;
 }
 
-/** Runs one pruning method end to end and writes the pruned model folder. */
-export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
+/** A pruned model in memory: the encoder (the caller disposes it), its masks and what scoring reported. */
+export interface PrunedModel {
+  encoder: SentenceEncoder;
+  masks: MaskSet;
+  /** fingerprint of the source weights, taken before retraining changed them */
+  sourceFingerprint: string;
+  diagnostics?: DaiDiagnostics;
+  retrainLosses?: number[];
+  seconds: Record<string, number>;
+}
+
+/** Runs one pruning method end to end in memory (statistics cached and resumable in the work folder). */
+export async function pruneModel(opts: Omit<PruneRunOptions, 'out'> & { workDir: string }): Promise<PrunedModel> {
   if (!(opts.sparsity >= 0 && opts.sparsity < 1)) throw new Error(`--sparsity must be in [0, 1) (got ${opts.sparsity})`);
   const need = methodNeeds(opts.method);
   if ((need.calibrationTexts || (need.domain && !opts.domainStats)) && (!opts.domain || opts.domain.length === 0)) throw new Error(`method "${opts.method}" needs domain triplets (--domain FILE) or domain statistics (--domain-stats FILE)`);
@@ -113,10 +124,11 @@ export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
       seconds[name] = (performance.now() - t0) / 1000;
     }
   };
-  const workDir = opts.workDir ?? `${path.resolve(opts.out)}.work`;
+  const workDir = opts.workDir;
   fs.mkdirSync(workDir, { recursive: true });
   const encoder = await SentenceEncoder.load(opts.model);
   try {
+    const sourceFingerprint = modelFingerprint(encoder.model);
     const policy = parsePolicy(opts.targets ?? 'mlp');
     const weights = prunableWeights(encoder, policy);
     const params = [...weights.keys()];
@@ -145,6 +157,28 @@ export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
         }),
       );
     }
+    return { encoder, masks, sourceFingerprint, ...(diagnostics ? { diagnostics } : {}), ...(retrainLosses ? { retrainLosses } : {}), seconds };
+  } catch (e) {
+    encoder.dispose();
+    throw e;
+  }
+}
+
+/** Runs one pruning method end to end and writes the pruned model folder (the bench's layout). */
+export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
+  const workDir = opts.workDir ?? `${path.resolve(opts.out)}.work`;
+  const { encoder, masks, diagnostics, retrainLosses, seconds } = await pruneModel({ ...opts, workDir });
+  const steps = opts.retrainSteps ?? 0;
+  const allocation = opts.allocation ?? 'global';
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      seconds[name] = (performance.now() - t0) / 1000;
+    }
+  };
+  try {
     const stats = masks.stats();
     const manifest = {
       method: opts.method,

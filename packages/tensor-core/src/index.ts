@@ -44,5 +44,21 @@ export {
 } from './prune/allocate.js';
 export type { Allocation, ScoredMatrix, AllocateOptions, KeepAllocation, KeepMatrix } from './prune/allocate.js';
 
+export { defineMethod, sparsityOption, seedOption, targetsOption, positiveIntOption } from './method/method.js';
+export type { MethodDefinition, MethodContext, MethodArtifact, MethodNeeds, MethodData, MethodFamily, ArtifactKind } from './method/method.js';
+export { MethodRegistry, loadPlugins, pluginsFromEnv } from './method/registry.js';
+export type { PluginApi } from './method/registry.js';
+export { optionSpecs, parseMethodOptions, validateMethodOptions, methodHelp, flagOf, MethodOptionError } from './method/options.js';
+export type { OptionSpec, OptionType } from './method/options.js';
+export { ManifestSchema, readManifest, ArtifactError, ARTIFACT_FORMAT, ARTIFACT_SCHEMA_VERSION, MANIFEST_FILE, MASKS_FILE, GATES_FILE, HEAD_FILE } from './artifact/manifest.js';
+export type { Manifest } from './artifact/manifest.js';
+export { writeArtifact, buildManifest, modelCard, PRUNEKIT_VERSION } from './artifact/write.js';
+export type { WriteArtifactOptions } from './artifact/write.js';
+export { z } from 'zod';
+export { inspectArtifact, formatInspection, compactArtifact } from './artifact/inspect.js';
+export type { ArtifactInspection, CompactArtifactOptions } from './artifact/inspect.js';
+export { writeNpyF32 } from './io/npy.js';
+export { loadEncoderAdapter, checkModelFolder } from './model/encoder-adapter.js';
+export type { EncoderAdapter, EncoderAdapterOptions } from './model/encoder-adapter.js';
 export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
 export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';

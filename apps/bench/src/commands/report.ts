@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { readResults } from '@prunekit/benchmarks-mteb';
-import { CliError } from '@prunekit/cli';
+import { CliError } from '@prunekit/cli-support';
 import type { BenchContext } from '../context.js';
 import { writeHtmlReport, writeMarkdownReport } from '../report.js';
 

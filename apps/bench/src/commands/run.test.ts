@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chromiumPath, dumpDom } from '../../../../tools/test-support/chromium.js';
-import { memoryIo } from '@prunekit/cli';
+import { memoryIo } from '@prunekit/cli-support';
 import { fakeLoader, listFiles, writeSyntheticTasks } from '../../../cli/src/test-support/synthetic.js';
 import { buildBenchProgram } from '../program.js';
 import { run } from '../run.js';

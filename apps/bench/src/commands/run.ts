@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { aggregateTable, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
-import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli';
+import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli-support';
 import type { BenchContext } from '../context.js';
 import { writeHtmlReport, writeMarkdownReport } from '../report.js';
 import { runSuiteOnQueue } from '../queue.js';

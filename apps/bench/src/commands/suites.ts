@@ -1,6 +1,6 @@
 // `prunekit-bench suites`: the suites run accepts, by kind.
 import type { Command } from 'commander';
-import { collect, printJson } from '@prunekit/cli';
+import { collect, printJson } from '@prunekit/cli-support';
 import type { BenchContext } from '../context.js';
 
 export function registerSuites(program: Command, ctx: BenchContext): void {

@@ -1,7 +1,7 @@
 // `prunekit-bench worker`: takes jobs from the queue that `prunekit-bench run --queue` and
 // `prunekit score --queue` fill, and runs them (benchmark cells, statistics shards) until stopped.
 import type { Command } from 'commander';
-import { checkDataRoot, positiveInt } from '@prunekit/cli';
+import { checkDataRoot, positiveInt } from '@prunekit/cli-support';
 import type { BenchContext } from '../context.js';
 import { runWorker } from '../queue.js';
 

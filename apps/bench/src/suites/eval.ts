@@ -2,7 +2,7 @@
 // evaluates each model folder as it is.
 import path from 'node:path';
 import { validateTask, type TaskDefinition } from '@prunekit/benchmarks-mteb';
-import { runEvaluation, taskRegistry, type LoadedEncoder } from '@prunekit/cli';
+import { runEvaluation, taskRegistry, type LoadedEncoder } from '@prunekit/cli-support';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
 import { cellsOf } from './runs.js';
 

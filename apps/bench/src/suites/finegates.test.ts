@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { memoryIo } from '@prunekit/cli';
+import { memoryIo } from '@prunekit/cli-support';
 import { layerLinearParameters, loadModel, readSafetensors } from '@prunekit/tensor-core';
 import { FIXTURE_MODELS, fixtureModelFolder, mtimes, tempRoot, writeTinyDatasets } from '../test-support/tiny-classification.js';
 import { run } from '../run.js';

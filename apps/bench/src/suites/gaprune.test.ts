@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readResults, validateTask } from '@prunekit/benchmarks-mteb';
-import { memoryIo } from '@prunekit/cli';
+import { memoryIo } from '@prunekit/cli-support';
 import { MaskSet, readSafetensors } from '@prunekit/tensor-core';
 import { workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { run } from '../run.js';

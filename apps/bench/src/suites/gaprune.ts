@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TaskDefinition } from '@prunekit/benchmarks-mteb';
-import { taskRegistry } from '@prunekit/cli';
+import { taskRegistry } from '@prunekit/cli-support';
 import { retrainMasked, runPrune, type DaiDiagnostics, type DaiOptions, type ScoringMethod, type Triplet } from '@prunekit/scoring-fisher';
 import { MaskSet, SentenceEncoder, initBackend, saveModel } from '@prunekit/tensor-core';
 import { evaluateInto, quickTask } from './eval.js';

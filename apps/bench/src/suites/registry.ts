@@ -1,6 +1,6 @@
 // The suite registry: kinds register here, suites are looked up by name (or kind:name when two
 // kinds offer the same name).
-import { CliError } from '@prunekit/cli';
+import { CliError } from '@prunekit/cli-support';
 import type { BenchSuite, SuiteKind } from './types.js';
 
 export class SuiteRegistry {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '@prunekit/cli';
+import { memoryIo } from '@prunekit/cli-support';
 import { mean, pctCell, presetKind, runOrReuse, sd, seedsTaskResult } from './runs.js';
 import type { BenchOutcome, BenchRunContext } from './types.js';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readResults, mainScore } from '@prunekit/benchmarks-mteb';
-import { memoryIo } from '@prunekit/cli';
+import { memoryIo } from '@prunekit/cli-support';
 import { loadBitMasks } from '@prunekit/mask-smp';
 import { fixtureModelFolder, mtimes, tempRoot, writeTinyDatasets } from '../test-support/tiny-classification.js';
 import { run } from '../run.js';

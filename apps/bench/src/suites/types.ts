@@ -2,7 +2,7 @@
 // named suites; `prunekit-bench run --suite NAME` runs one over the given models and writes its
 // task results in MTEB's layout, from which the report is drawn.
 import type { TaskResult } from '@prunekit/benchmarks-mteb';
-import type { CliIo, EncoderLoader } from '@prunekit/cli';
+import type { CliIo, EncoderLoader } from '@prunekit/cli-support';
 import type { ReportSection } from '../report.js';
 import type { CellRunner } from '../cells.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../util/context.js';
-import { printJson } from '../util/io.js';
+import { printJson } from '@prunekit/cli-support';
 import { BUNDLED_MODEL, formatDemoTable, runDemo } from '../demo/run.js';
 
 export function registerDemo(program: Command, ctx: CliContext): void {

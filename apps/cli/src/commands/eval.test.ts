@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../../../../tools/test-support/shared.js';
 import { buildProgram } from '../program.js';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { fakeLoader, listFiles, writeSyntheticTasks } from '../test-support/synthetic.js';
 
 interface EvalJson {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { aggregateTable, resultFilePath } from '@prunekit/benchmarks-mteb';
 import type { CliContext } from '../util/context.js';
-import { CliError, collect, collectList, positiveInt } from '../util/errors.js';
-import { runEvaluation } from '../util/evaluate.js';
-import { printJson } from '../util/io.js';
-import { checkDataRoot, selectTasks, taskRegistry } from '../util/tasks.js';
+import { CliError, collect, collectList, positiveInt } from '@prunekit/cli-support';
+import { runEvaluation } from '@prunekit/cli-support';
+import { printJson } from '@prunekit/cli-support';
+import { checkDataRoot, selectTasks, taskRegistry } from '@prunekit/cli-support';
 
 interface EvalOptions {
   model: string;

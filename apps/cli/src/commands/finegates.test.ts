@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel } from '@prunekit/tensor-core';
-import { GateSet } from '@prunekit/gates-finegates';
+import { readManifest, readSafetensors } from '@prunekit/tensor-core';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-gates-'));
@@ -28,28 +28,33 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 
-const base = ['prune-gates', '--task', 'glue_sst2', '--model', BUNDLED_MODEL, '--data-root', root, '--batch-size', '8'];
+const base = ['prune', '--task', 'glue_sst2', '--model', BUNDLED_MODEL, '--data-root', root, '--batch-size', '8'];
 
-describe('prunekit prune-gates', () => {
-  it('FineGates: progress with loss and expected sparsity; gates, compacted model, head and report written atomically', async () => {
+describe('prunekit prune --method finegates / lora / bitfit / full-ft', () => {
+  it('FineGates: progress with loss and expected sparsity; the compacted model, gates, head and manifest written atomically', async () => {
     const out = path.join(tmp, 'fg');
     const r = await cli([...base, '--out', out, '--method', 'finegates', '--sparsity', '0.4', '--steps', '20', '--gate-lr', '0.2', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('warning');
     expect(r.stderr).toMatch(/train: done \(loss [\d.]+ \(task [\d.]+, reg [\d.]+\) expected sparsity [\d.]+% closed [\d.]+%\)/);
-    const res = JSON.parse(r.stdout) as { metrics: { accuracy: number }; removed: { linearBefore: number; linearAfter: number }; compactMaxDiff: number };
+    const res = JSON.parse(r.stdout) as { kind: string; sparsity: number; metrics: { accuracy: number; compactMaxDiff: number }; parameters: { stored: number; source: number } };
+    expect(res.kind).toBe('compacted-model');
     expect(res.metrics.accuracy).toBeGreaterThanOrEqual(0);
-    expect(res.removed.linearAfter).toBeLessThan(res.removed.linearBefore);
-    expect(res.compactMaxDiff).toBeLessThanOrEqual(1e-4);
-    for (const f of ['model/config.json', 'model/model.safetensors', 'model/tokenizer.json', 'head.safetensors', 'gates/gates.safetensors', 'gates/gates.json', 'report.json', 'report.md']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    expect(res.sparsity).toBeGreaterThan(0);
+    expect(res.parameters.stored).toBeLessThan(res.parameters.source);
+    expect(res.metrics.compactMaxDiff).toBeLessThanOrEqual(1e-4);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'prunekit/head.safetensors', 'prunekit/gates.safetensors', 'prunekit/manifest.json', 'prunekit/training.json']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     expect(fs.existsSync(`${out}.work`)).toBe(false);
-    const { gates } = GateSet.load(path.join(out, 'gates'));
-    expect(gates.stats().closedWeights).toBeGreaterThan(0);
-    gates.dispose();
-    const small = loadModel(path.join(out, 'model'));
-    expect(small.numParameters()).toBeLessThan(loadModel(BUNDLED_MODEL).numParameters());
+    const gates = readSafetensors(path.join(out, 'prunekit', 'gates.safetensors'));
+    const closed = [...gates.tensors].filter(([n]) => n.endsWith('.eval_rows') || n.endsWith('.eval_cols')).reduce((a, [, t]) => a + Array.from(t.data as Float32Array).filter((x) => x === 0).length, 0);
+    expect(closed).toBeGreaterThan(0);
+    const small = loadModel(out);
+    const dense = loadModel(BUNDLED_MODEL);
+    expect(small.numParameters()).toBe(res.parameters.stored);
+    expect(small.numParameters()).toBeLessThan(dense.numParameters());
     small.dispose();
-    expect(fs.readFileSync(path.join(out, 'report.md'), 'utf8')).toContain('## Parameters removed per layer');
+    dense.dispose();
+    expect(readManifest(out).files).toMatchObject({ gates: 'prunekit/gates.safetensors', head: 'prunekit/head.safetensors' });
   });
 
   it('baselines report their trainable parameters; a rerun after an interruption resumes', async () => {
@@ -57,7 +62,9 @@ describe('prunekit prune-gates', () => {
     for (const m of ['lora', 'bitfit', 'full-ft']) {
       const r = await cli([...base, '--out', path.join(tmp, m), '--method', m, '--steps', '4', '--json']);
       expect(r.code, r.stderr).toBe(0);
-      counts[m] = (JSON.parse(r.stdout) as { trainable: { total: number } }).trainable.total;
+      const res = JSON.parse(r.stdout) as { kind: string; metrics: { trainable: { total: number } } };
+      expect(res.kind).toBe('fine-tuned-model');
+      counts[m] = res.metrics.trainable.total;
     }
     expect(counts.bitfit).toBeLessThan(counts.lora!);
     expect(counts.lora).toBeLessThan(counts['full-ft']!);
@@ -70,24 +77,24 @@ describe('prunekit prune-gates', () => {
     expect(fs.existsSync(path.join(work, 'checkpoint.json'))).toBe(true);
     const resumed = await cli([...base, '--out', path.join(tmp, 'resumed'), '--method', 'bitfit', '--steps', '4', '--checkpoint-every', '2', '--work-dir', work, '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect((JSON.parse(resumed.stdout) as { resumedFrom: number }).resumedFrom).toBe(4);
-    expect(fs.existsSync(work)).toBe(false);
+    const training = JSON.parse(fs.readFileSync(path.join(tmp, 'resumed', 'prunekit', 'training.json'), 'utf8')) as { resumedFrom: number };
+    expect(training.resumedFrom).toBe(4);
   });
 
   it('bad input: one-line errors, non-zero exit, no output folder', async () => {
     const out = path.join(tmp, 'never');
     // the paper's gate lr cannot close gates in a short run: said up front
-    const short = await cli([...base, '--out', path.join(tmp, 'short'), '--steps', '2']);
+    const short = await cli([...base, '--method', 'finegates', '--out', path.join(tmp, 'short'), '--steps', '2']);
     expect(short.code, short.stderr).toBe(0);
     expect(short.stderr).toContain('prunekit: warning: gate parameters can move at most ~0.0020 in 2 steps');
-    const badTask = await cli([...base.map((a) => (a === 'glue_sst2' ? 'imdb' : a)), '--out', out]);
+    const badTask = await cli([...base.map((a) => (a === 'glue_sst2' ? 'imdb' : a)), '--method', 'finegates', '--out', out]);
     expect(badTask.code).not.toBe(0);
     expect(badTask.stderr).toContain('--task must be one of glue_sst2');
-    const badSparsity = await cli([...base, '--out', out, '--sparsity', '1.5']);
-    expect(badSparsity.stderr).toContain('--sparsity expects a number in (0, 1) (got "1.5")');
-    const badMethod = await cli([...base, '--out', out, '--method', 'magic']);
-    expect(badMethod.stderr).toContain('--method must be one of finegates, lora, bitfit, full-ft');
-    const noModel = await cli([...base.map((a) => (a === BUNDLED_MODEL ? path.join(tmp, 'nope') : a)), '--out', out]);
+    const badSparsity = await cli([...base, '--method', 'finegates', '--out', out, '--sparsity', '1.5']);
+    expect(badSparsity.stderr).toContain('--sparsity must be < 1 (got 1.5)');
+    const notAnOption = await cli([...base, '--method', 'bitfit', '--out', out, '--lora-rank', '2']);
+    expect(notAnOption.stderr).toContain('--lora-rank is not an option of method bitfit');
+    const noModel = await cli([...base.map((a) => (a === BUNDLED_MODEL ? path.join(tmp, 'nope') : a)), '--method', 'lora', '--out', out]);
     expect(noModel.stderr).toContain('not a folder');
     expect(fs.existsSync(out)).toBe(false);
   });

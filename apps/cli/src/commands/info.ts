@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { initBackend } from '@prunekit/tensor-core';
 import type { CliContext } from '../util/context.js';
-import { printJson } from '../util/io.js';
+import { printJson } from '@prunekit/cli-support';
 import { cliVersion } from '../util/version.js';
 
 export function registerInfo(program: Command, ctx: CliContext): void {

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MaskSet, loadModel } from '@prunekit/tensor-core';
-import { loadGradStats } from '@prunekit/scoring-fisher';
+import { loadGradStats, readTriplets, runPrune } from '@prunekit/scoring-fisher';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-prune-'));
@@ -39,7 +39,16 @@ describe('prunekit prune / score / retrain', () => {
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(res.sparsity).toBe(0.5);
-    expect(res.diagnostics.layers).toHaveLength(2);
+    const diagnostics = JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'diagnostics.json'), 'utf8'));
+    expect(diagnostics.layers).toHaveLength(2);
+    // the registry path gives the very weights the package's runPrune (the bench's path) gives
+    const direct = path.join(tmp, 'gap-direct');
+    await runPrune({ model: BUNDLED_MODEL, out: direct, method: 'gaprune', sparsity: 0.5, domain: await readTriplets(domain), general: await readTriplets(general), batchSize: 2, workDir: path.join(tmp, 'gap-direct.work') });
+    const viaCli = loadModel(out);
+    const viaPackage = loadModel(direct);
+    for (const [name, t] of viaPackage.params) expect(Array.from(viaCli.params.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync(), (x) => x + 0));
+    viaCli.dispose();
+    viaPackage.dispose();
     const { masks } = MaskSet.load(path.join(out, 'prunekit', 'masks.safetensors'));
     expect(masks.stats().sparsity).toBe(0.5);
     const model = loadModel(out);
@@ -80,23 +89,49 @@ describe('prunekit prune / score / retrain', () => {
     expect(bad.stderr).toContain('--micro-batch');
   });
 
-  it('bad input: clear one-line errors, non-zero exit, no output folder', async () => {
+  it('bad input: clear one-line errors naming the flag, non-zero exit, no output folder', async () => {
     const out = path.join(tmp, 'never');
-    const noGeneral = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'gaprune', '--domain', domain]);
-    expect(noGeneral.code).toBe(1);
-    expect(noGeneral.stderr).toContain('prunekit: method "gaprune" needs general triplets (--general FILE)');
-    const badSparsity = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'magnitude', '--sparsity', '1.2']);
-    expect(badSparsity.code).not.toBe(0);
-    expect(badSparsity.stderr).toContain('--sparsity expects a number in [0, 1) (got "1.2")');
-    const badMethod = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'pixie-dust']);
-    expect(badMethod.code).not.toBe(0);
-    expect(badMethod.stderr).toContain('--method must be one of gaprune, gaprune-balanced, magnitude, random, fisher, fisher-general, taylor, wanda');
+    const base = ['prune', '--model', BUNDLED_MODEL, '--out', out];
+    const cases: [string[], string][] = [
+      [['--method', 'gaprune', '--domain', domain], 'prunekit: --method gaprune needs --general FILE (general triplets)'],
+      [['--method', 'magnitude', '--sparsity', '1.2'], 'prunekit: --sparsity must be < 1 (got 1.2)'],
+      [['--method', 'magnitude', '--sparsity='], 'prunekit: --sparsity needs a value (got an empty string)'],
+      [['--method', 'magnitude', '--seed='], 'prunekit: --seed needs a value (got an empty string)'],
+      [['--method', 'magnitude', '--seed', '1.5'], 'prunekit: --seed must be an integer (got 1.5)'],
+      [['--method', 'gaprune', '--domain', domain, '--general', general, '--gamma', 'NaN'], 'prunekit: --gamma expects a number (got "NaN")'],
+      [['--method', 'smp-l', '--lr', 'abc'], 'prunekit: --lr expects a number (got "abc")'],
+      [['--method', 'magnitude', '--targets', 'mlp,bogus'], 'prunekit: --targets unknown prunable target "bogus"'],
+      [['--method', 'magnitude', '--lambda-r', '3'], 'prunekit: --lambda-r is not an option of method magnitude'],
+      [['--method', 'magnitude', '--allocation', 'nowhere'], 'prunekit: --allocation Invalid option'],
+      [['--method', 'pixie-dust'], 'prunekit: --method: unknown method "pixie-dust" (known: gaprune, gaprune-balanced, magnitude'],
+      [['--method', 'finegates', '--data-root', tmp], 'prunekit: --method finegates needs --data-root DIR and --task NAME'],
+      [['--method', 'taylor'], 'prunekit: --method taylor needs --domain FILE (domain triplets)'],
+      [['--method', 'magnitude', '--plugin', path.join(tmp, 'nope.mjs')], `prunekit: plugin ${path.join(tmp, 'nope.mjs')}: cannot load`],
+    ];
+    for (const [extra, message] of cases) {
+      const r = await cli([...base, ...extra]);
+      expect(r.code, extra.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n').at(-1), extra.join(' ')).toContain(message);
+    }
     const bad = path.join(tmp, 'bad.jsonl');
     fs.writeFileSync(bad, '{"query": "q", "positive": "p"}\n{"query": 3}\n');
-    const badData = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'taylor', '--domain', bad]);
+    const badData = await cli([...base, '--method', 'taylor', '--domain', bad]);
     expect(badData.code).toBe(1);
     expect(badData.stderr).toContain(`${bad}:2`);
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('--help lists every method with its options; --method X --help shows one', async () => {
+    const all = await cli(['prune', '--help']);
+    expect(all.code).toBe(0);
+    for (const m of ['gaprune', 'magnitude', 'random', 'fisher', 'fisher-general', 'taylor', 'wanda', 'smp-l', 'smp-s', 'movement', 'magnitude-ft', 'finegates', 'lora', 'bitfit', 'full-ft']) {
+      expect(all.stdout, m).toMatch(new RegExp(`^  ${m} \\(`, 'm'));
+    }
+    expect(all.stdout).toContain('--sparsity as the fraction REMOVED (SMP keeps 1 - sparsity');
+    const one = await cli(['prune', '--method', 'smp-s', '--help']);
+    expect(one.stdout).toContain('Method smp-s:');
+    expect(one.stdout).toMatch(/--temperature <number> +SMP-S temperature/);
+    expect(one.stdout).not.toMatch(/^ {2}gaprune \(/m);
   });
 });
 

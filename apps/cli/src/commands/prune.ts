@@ -1,126 +1,186 @@
-// `prunekit prune` / `prunekit retrain`: GAPrune and its baselines (`prunekit score`: score.ts).
-//  prune:   one-shot end to end (statistics -> scores -> masks [-> retraining]) to a model folder;
-//  score:   only the gradient statistics of a data set, stored for later runs;
+// `prunekit prune --method M`: every method (GAPrune and its baselines, SMP, FineGates and their
+// baselines, and any plugin's) through the one MethodRegistry: flags and --help come from each
+// method's zod option schema, the method returns an in-memory artifact, and writeArtifact writes the
+// one prunekit layout (HF folder + prunekit/manifest.json + masks or gates + head).
+//  (`prunekit score`, the gradient statistics alone: score.ts)
 //  retrain: N steps of InfoNCE on domain data for a pruned folder, its masks held fixed.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
-import { ALLOCATIONS, MaskSet, SentenceEncoder, initBackend, parsePolicy, saveModel, type Allocation } from '@prunekit/tensor-core';
+import { Option, type Command } from 'commander';
 import {
-  DISTILL_LOSSES, FISHER_NORMALISATIONS, RESCALES, SCORING_METHODS, STRUCTURED_ALLOCATIONS, formatDiagnostics, loadGradStats, parseStructure, readTriplets, retrainMasked, runPrune, runStructuredPrune,
+  MaskSet, MethodOptionError, SentenceEncoder, initBackend, methodHelp, modelFingerprint, optionSpecs, parseMethodOptions, readManifest, writeArtifact,
+  type MethodDefinition, type MethodRegistry, type OptionSpec,
+} from '@prunekit/tensor-core';
+import {
+  STRUCTURED_ALLOCATIONS, loadGradStats, parseStructure, readTriplets, retrainMasked, runStructuredPrune, tripletsFingerprint,
   type DistillLoss, type FisherNormalisation, type Rescale, type ScoringMethod, type StructuredAllocation,
 } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
-import { CliError, positiveInt, oneOf } from '../util/errors.js';
-import { printJson } from '../util/io.js';
-import { stageProgress } from '../util/stageProgress.js';
-
-function fraction(flag: string): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!(n >= 0 && n < 1)) throw new CliError(`${flag} expects a number in [0, 1) (got "${v}")`);
-    return n;
-  };
-}
+import { CliError, collect, positiveInt } from '@prunekit/cli-support';
+import { printJson, warn } from '@prunekit/cli-support';
+import { stageProgress } from '@prunekit/cli-support';
 
 export function existingDir(flag: string, dir: string): string {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${flag} ${dir}: not a folder`);
   return dir;
 }
 
-interface PruneFlags {
+/** prune's own flags (every method's options are added beside them and may not reuse these names). */
+interface PipelineFlags {
+  keep?: string;
   model: string;
   out: string;
-  method: ScoringMethod;
-  sparsity: number;
-  allocation: Allocation;
-  targets: string;
+  method: string;
   domain?: string;
   general?: string;
   domainStats?: string;
   generalStats?: string;
-  batchSize: number;
-  maxBatches?: number;
-  microBatch?: number;
-  seed: number;
-  beta: number;
-  gamma: number;
-  alignment: 'per-matrix' | 'per-weight';
-  rescale: Rescale;
-  retrainSteps: number;
-  retrainLr: number;
+  dataRoot?: string;
+  task?: string;
+  teacher?: string;
   workDir?: string;
+  plugin?: string[];
   json?: boolean;
-  structure?: string;
-  minPerLayer: number;
-  distill?: DistillLoss;
-  fisherNormalisation: FisherNormalisation;
+}
+const PIPELINE_KEYS = new Set(['model', 'out', 'method', 'domain', 'general', 'domainStats', 'generalStats', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help', 'keep']);
+
+/** One flag per option key across all methods; the same key must be a flag or take a value in every method. */
+function methodFlags(methods: readonly MethodDefinition[]): Map<string, { spec: OptionSpec; methods: string[] }> {
+  const flags = new Map<string, { spec: OptionSpec; methods: string[] }>();
+  for (const def of methods) {
+    for (const spec of optionSpecs(def.options)) {
+      if (PIPELINE_KEYS.has(spec.key)) throw new CliError(`method ${def.name}: option ${spec.flag} clashes with prunekit prune's own flag of that name`);
+      const seen = flags.get(spec.key);
+      if (!seen) flags.set(spec.key, { spec, methods: [def.name] });
+      else if ((seen.spec.type === 'boolean') !== (spec.type === 'boolean')) {
+        throw new CliError(`method ${def.name}: option ${spec.flag} is ${spec.type === 'boolean' ? 'a switch' : 'a value'} but method ${seen.methods[0]!} declares it the other way`);
+      } else seen.methods.push(def.name);
+    }
+  }
+  return flags;
+}
+
+/** The --method value in argv (for `prune --method X --help`). */
+function methodInArgv(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--method') return argv[i + 1];
+    if (argv[i]!.startsWith('--method=')) return argv[i]!.slice('--method='.length);
+  }
+  return undefined;
+}
+
+function methodsHelp(registry: MethodRegistry, only?: string): string {
+  const defs = only && registry.has(only) ? [registry.get(only)] : registry.list();
+  return [
+    '',
+    'Every method takes --sparsity as the fraction REMOVED (SMP keeps 1 - sparsity; FineGates closes that fraction of gated rows/columns).',
+    'Data flags by need: domainTriplets --domain, generalTriplets --general, labelledTask --data-root + --task, teacher --teacher.',
+    only && registry.has(only) ? `\nMethod ${only}:` : '\nMethods (prunekit prune --method NAME --help shows one):',
+    ...defs.map((d) => `\n${methodHelp(d, '    ')}`.replace(/^\n/, '\n  ')),
+    '',
+  ].join('\n');
 }
 
 export function registerPrune(program: Command, ctx: CliContext): void {
-  program
+  const registry = ctx.methods;
+  const flags = methodFlags(registry.list());
+  const cmd = program
     .command('prune')
-    .description('prune a model one-shot with GAPrune or a baseline; writes a HF model folder with masks and a manifest')
-    .requiredOption('--model <dir>', 'HF / sentence-transformers model folder')
-    .requiredOption('--out <dir>', 'output model folder (written atomically)')
-    .option('--method <name>', `scorer: ${SCORING_METHODS.join(', ')} (smp-l, smp-s, movement, magnitude-ft run prune-smp; finegates, lora, bitfit run prune-gates)`, oneOf('--method', SCORING_METHODS), 'gaprune')
-    .option('--sparsity <s>', 'fraction of the prunable weights to remove', fraction('--sparsity'), 0.5)
-    .option('--allocation <a>', `how the budget is spread: ${ALLOCATIONS.join(', ')}`, oneOf('--allocation', ALLOCATIONS), 'global')
-    .option('--targets <t>', 'prunable matrices: mlp (GAPrune default), attention+mlp, attention, or a list of query,key,value,attn_output,ffn_up,ffn_down', 'mlp')
-    .option('--domain <file>', 'domain triplets jsonl {query, positive, negative?}')
-    .option('--general <file>', 'general triplets jsonl {query, positive, negative?}')
+    .description('prune or adapt a model with any registered method; writes a HF model folder + prunekit/manifest.json (+ masks or gates and head)')
+    .requiredOption('--model <dir>', 'source model folder (HF / sentence-transformers; MLM checkpoints for SMP); never modified')
+    .requiredOption('--out <dir>', 'output artifact folder (written atomically)')
+    .option('--method <name>', `method: ${registry.names().join(', ')}`, 'gaprune')
+    .option('--domain <file>', 'domain triplets jsonl {query, positive, negative?} (GAPrune and the scoring baselines)')
+    .option('--general <file>', 'general triplets jsonl {query, positive, negative?} (gaprune, fisher-general)')
     .option('--domain-stats <file>', 'domain gradient statistics from `prunekit score` (or merged shards) instead of computing them from --domain')
     .option('--general-stats <file>', 'general gradient statistics from `prunekit score` (or merged shards) instead of computing them from --general')
-    .option('--batch-size <n>', 'triplets per gradient batch', positiveInt('--batch-size'), 16)
-    .option('--max-batches <n>', 'cap on statistics batches per data set', positiveInt('--max-batches'))
-    .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
-    .option('--seed <n>', 'seed (batch order, random scores, retraining)', (v) => Number(v), 0)
-    .option('--beta <x>', 'DAI: weight of the general Fisher term', (v) => Number(v), 1.0)
-    .option('--gamma <x>', 'DAI: weight of the √|W| term', (v) => Number(v), 0.5)
-    .option('--alignment <mode>', 'DAI alignment: per-matrix (paper) or per-weight (code)', oneOf('--alignment', ['per-matrix', 'per-weight'] as const), 'per-matrix')
-    .option('--rescale <r>', `DAI per-tensor rescaling: ${RESCALES.join(', ')}`, oneOf('--rescale', RESCALES), 'none')
-    .option('--retrain-steps <n>', 'InfoNCE steps on domain data after pruning, masks fixed (0 = one-shot)', (v) => Number(v), 0)
-    .option('--retrain-lr <x>', 'retraining learning rate', (v) => Number(v), 2e-5)
-    .option('--work-dir <dir>', 'statistics checkpoints and cache (default: <out>.work); rerun to resume')
-    .option('--fisher-normalisation <n>', `DAI: divide Σ g² by ${FISHER_NORMALISATIONS.join(' or ')} (the official code: samples)`, oneOf('--fisher-normalisation', FISHER_NORMALISATIONS), 'batches')
-    .option('--structure <kinds>', 'structured pruning: remove whole groups (heads, neurons; comma-separated) and write the compacted model; --sparsity is then the fraction of encoder-layer parameters removed')
-    .option('--min-per-layer <f>', 'structured: fraction of each layer\'s heads and of its neurons always kept (at least one)', fraction('--min-per-layer'), 0.05)
-    .option('--distill <loss>', `structured recovery: distil from the dense model (${DISTILL_LOSSES.join(', ')}) during --retrain-steps`, oneOf('--distill', DISTILL_LOSSES))
-    .option('--json', 'print the result as JSON on stdout')
-    .action(async (o: PruneFlags) => {
-      existingDir('--model', o.model);
-      if (o.structure !== undefined) {
-        await pruneStructuredCommand(ctx, o);
-        return;
-      }
-      if (o.distill) throw new CliError('--distill applies to structured pruning (--structure heads,neurons)');
-      parsePolicy(o.targets);
-      const domain = o.domain ? await readTriplets(o.domain) : undefined;
-      const general = o.general ? await readTriplets(o.general) : undefined;
-      await initBackend();
-      const progress = stageProgress(ctx.io, o.method);
+    .option('--data-root <dir>', 'datasets root holding <task>/<split>.jsonl (SMP, FineGates and their baselines)')
+    .option('--task <name>', 'classification task under --data-root (e.g. glue_sst2)')
+    .option('--teacher <dir>', 'dense teacher model folder for distillation (SMP methods; e.g. a --method full-ft-mlm output)')
+    .option('--work-dir <dir>', 'checkpoints and statistics (default <out>.work, removed after success; a given folder is kept); rerun to resume')
+    .option('--plugin <module>', 'load methods from a plugin module (repeatable; also PRUNEKIT_PLUGINS)', collect)
+    .option('--json', 'print the result as JSON on stdout');
+  for (const { spec, methods } of flags.values()) {
+    const scope = methods.length === registry.list().length ? '' : ` [${methods.join(', ')}]`;
+    cmd.addOption(new Option(spec.type === 'boolean' ? spec.flag : `${spec.flag} <${spec.type}>`, `${spec.description}${scope}`));
+  }
+  // SMP's old knob, refused with the conversion (one convention: --sparsity is the fraction removed)
+  cmd.addOption(new Option('--keep <fraction>').hideHelp());
+  cmd.addHelpText('after', () => methodsHelp(registry, methodInArgv(ctx.argv)));
+  cmd.action(async (o: PipelineFlags & Record<string, string | boolean | undefined>) => {
+    if (o.keep !== undefined) {
+      const keep = Number(o.keep);
+      throw new CliError(`--keep is gone: --sparsity is the fraction removed for every method${Number.isFinite(keep) ? ` (--keep ${o.keep} is --sparsity ${Number((1 - keep).toPrecision(12))})` : ''}`);
+    }
+    let def: MethodDefinition;
+    try {
+      def = registry.get(o.method);
+    } catch (e) {
+      throw new CliError(`--method: ${(e as Error).message}`);
+    }
+    const raw: Record<string, string | boolean | undefined> = {};
+    for (const [k, v] of Object.entries(o)) if (!PIPELINE_KEYS.has(k)) raw[k] = v;
+    let options: Record<string, unknown>;
+    try {
+      options = parseMethodOptions(def, raw) as Record<string, unknown>;
+    } catch (e) {
+      throw new CliError(e instanceof MethodOptionError ? e.message : String(e));
+    }
+    existingDir('--model', o.model);
+    if (typeof options.structure === 'string') {
+      await pruneStructuredCommand(ctx, def.name as ScoringMethod, options as unknown as StructuredFlags, o);
+      return;
+    }
+    if (options.distill !== undefined) throw new CliError('--distill applies to structured pruning (--structure heads,neurons)');
+    const need = def.needs;
+    if (need.domainTriplets && !o.domain && !o.domainStats) throw new CliError(`--method ${def.name} needs --domain FILE (domain triplets)`);
+    if (need.generalTriplets && !o.general && !o.generalStats) throw new CliError(`--method ${def.name} needs --general FILE (general triplets)`);
+    if (need.labelledTask && (!o.dataRoot || !o.task)) throw new CliError(`--method ${def.name} needs --data-root DIR and --task NAME (a labelled classification task)`);
+    if (need.teacher === 'required' && !o.teacher) throw new CliError(`--method ${def.name} needs --teacher DIR`);
+    if (o.dataRoot) existingDir('--data-root', o.dataRoot);
+    for (const [flag, file] of [['--domain', o.domain], ['--general', o.general], ['--domain-stats', o.domainStats], ['--general-stats', o.generalStats]] as const) {
+      if (file !== undefined && !(fs.existsSync(file) && fs.statSync(file).isFile())) throw new CliError(`${flag} ${file}: no such file`);
+    }
+    const data = {
+      ...(o.domain ? { domain: o.domain } : {}), ...(o.general ? { general: o.general } : {}),
+      ...(o.domainStats ? { domainStats: o.domainStats } : {}), ...(o.generalStats ? { generalStats: o.generalStats } : {}),
+      ...(o.dataRoot ? { dataRoot: o.dataRoot } : {}), ...(o.task ? { task: o.task } : {}), ...(o.teacher ? { teacher: o.teacher } : {}),
+    };
+    try {
+      for (const w of def.preflight?.({ model: o.model, options, data }) ?? []) warn(ctx.io, w);
+    } catch (e) {
+      throw new CliError(e instanceof Error ? e.message : String(e));
+    }
+    const workDir = o.workDir ?? `${path.resolve(o.out)}.work`;
+    await initBackend({ warn: (l) => { ctx.io.err(`${l}\n`); } });
+    const progress = stageProgress(ctx.io, def.name);
+    try {
+      const artifact = await def.run({
+        model: o.model, options, data, workDir,
+        onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
+        log: (line) => { ctx.io.err(`prunekit: ${line}\n`); },
+      });
       try {
-        const r = await runPrune({
-          model: o.model, out: o.out, method: o.method, sparsity: o.sparsity, allocation: o.allocation, targets: o.targets,
-          ...(domain ? { domain } : {}), ...(general ? { general } : {}),
-          ...(o.domainStats ? { domainStats: loadGradStats(o.domainStats) } : {}), ...(o.generalStats ? { generalStats: loadGradStats(o.generalStats) } : {}),
-          dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
-          batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
-          dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale, fisherNormalisation: o.fisherNormalisation },
-          retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, ...(o.workDir ? { workDir: o.workDir } : {}),
-          onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
+        progress.update('saving', 0, 1);
+        const manifest = await writeArtifact(artifact, {
+          out: o.out, method: def.name, options, sourceModel: o.model,
+          dataPaths: { ...(o.domain ? { domain: o.domain } : {}), ...(o.general ? { general: o.general } : {}), ...(o.dataRoot ? { task: path.join(o.dataRoot, o.task ?? '') } : {}) },
         });
+        progress.update('saving', 1, 1);
         progress.stop();
+        if (!o.workDir) fs.rmSync(workDir, { recursive: true, force: true });
         if (o.json) {
-          printJson(ctx.io, { out: path.resolve(r.out), method: o.method, sparsity: r.stats.sparsity, kept: r.stats.kept, numel: r.stats.numel, diagnostics: r.diagnostics ?? null, retrainLosses: r.retrainLosses ?? null, seconds: r.seconds });
+          printJson(ctx.io, { out: path.resolve(o.out), method: def.name, kind: manifest.kind, sparsity: manifest.sparsity?.total ?? null, parameters: manifest.parameters, metrics: manifest.metrics, options });
         } else {
-          ctx.io.out(`pruned ${r.stats.numel - r.stats.kept} of ${r.stats.numel} prunable weights (${(r.stats.sparsity * 100).toFixed(2)}%) with ${o.method}; model written to ${r.out}\n`);
-          if (r.diagnostics) ctx.io.out(`\nDAI diagnostics\n${formatDiagnostics(r.diagnostics)}\n`);
+          ctx.io.out(`${artifact.summary}\nwritten to ${o.out} (${manifest.kind}; \`prunekit inspect ${o.out}\` describes it)\n`);
         }
       } finally {
-        progress.stop();
+        artifact.dispose();
       }
-    });
+    } finally {
+      progress.stop();
+    }
+  });
 
   program
     .command('retrain')
@@ -135,23 +195,32 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--json', 'print the losses as JSON on stdout')
     .action(async (o: { model: string; domain: string; out: string; steps: number; lr: number; batchSize: number; seed: number; json?: boolean }) => {
       existingDir('--model', o.model);
-      const maskFile = path.join(o.model, 'prunekit', 'masks.safetensors');
-      if (!fs.existsSync(maskFile)) throw new CliError(`${maskFile}: missing (retrain takes a folder written by \`prunekit prune\`)`);
+      let manifest;
+      try {
+        manifest = readManifest(o.model);
+      } catch (e) {
+        throw new CliError(`--model ${(e as Error).message}`);
+      }
+      if (!manifest.files.masks) throw new CliError(`--model ${o.model}: a ${manifest.kind} made by ${manifest.method} has no masks to hold fixed (retrain takes a masked artifact, e.g. from \`prunekit prune --method gaprune\`)`);
+      const maskFile = path.join(o.model, manifest.files.masks);
       const triplets = await readTriplets(o.domain);
       await initBackend();
       const { masks } = MaskSet.load(maskFile);
       const enc = await SentenceEncoder.load(o.model);
+      const sourceFingerprint = modelFingerprint(enc.model);
       const progress = stageProgress(ctx.io, 'retrain');
       try {
         const losses = await retrainMasked(enc, masks, triplets, { steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed, onStep: (s, t, l) => { progress.update('steps', s, t, `loss ${l.toFixed(4)}`); } });
         progress.stop();
-        await saveModel(enc.model, o.out, {
-          companionsFrom: o.model,
-          extra: (dir) => {
-            fs.cpSync(path.join(o.model, 'prunekit'), path.join(dir, 'prunekit'), { recursive: true });
-            fs.writeFileSync(path.join(dir, 'prunekit', 'retrain.json'), `${JSON.stringify({ steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed, domain: path.resolve(o.domain), losses }, null, 2)}\n`);
-          },
-        });
+        const stats = masks.stats();
+        await writeArtifact({
+          kind: 'pruned-model', model: enc.model, masks,
+          source: { fingerprint: sourceFingerprint, parameters: enc.model.numParameters() },
+          data: { domain: { fingerprint: tripletsFingerprint(triplets) } },
+          metrics: { losses },
+          summary: `Retrained ${o.steps} steps on domain triplets with the masks of ${o.model} held fixed (${(100 * stats.sparsity).toFixed(2)}% of the masked weights stay zero).`,
+          dispose: () => undefined,
+        }, { out: o.out, method: 'retrain', options: { steps: o.steps, lr: o.lr, batchSize: o.batchSize, seed: o.seed }, sourceModel: o.model, dataPaths: { domain: o.domain } });
         if (o.json) printJson(ctx.io, { out: path.resolve(o.out), losses });
         else ctx.io.out(`retrained ${o.steps} steps (loss ${losses[0]?.toFixed(4)} -> ${losses.at(-1)?.toFixed(4)}); model written to ${o.out}\n`);
       } finally {
@@ -161,36 +230,59 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     });
 }
 
-/** `prunekit prune --structure ...`: structured pruning to a compacted model (scoring-fisher runStructuredPrune). */
-async function pruneStructuredCommand(ctx: CliContext, o: PruneFlags): Promise<void> {
+/** The structured path's options, as the scoring methods' schema gives them. */
+interface StructuredFlags {
+  sparsity: number;
+  allocation: string;
+  structure: string;
+  minPerLayer: number;
+  distill?: DistillLoss;
+  batchSize: number;
+  maxBatches?: number;
+  microBatch?: number;
+  seed: number;
+  beta?: number;
+  gamma?: number;
+  alignment?: 'per-matrix' | 'per-weight';
+  rescale?: Rescale;
+  fisherNormalisation?: FisherNormalisation;
+  retrainSteps: number;
+  retrainLr: number;
+}
+
+/**
+ * `prune --structure heads,neurons`: scores summed over coupling groups, whole heads and neurons
+ * removed, the compacted (physically smaller) model written by runStructuredPrune.
+ */
+async function pruneStructuredCommand(ctx: CliContext, method: ScoringMethod, s: StructuredFlags, o: PipelineFlags): Promise<void> {
   let structure;
   try {
-    structure = parseStructure(o.structure!);
+    structure = parseStructure(s.structure);
   } catch (err) {
     throw new CliError(`--structure: ${(err as Error).message}`);
   }
-  if (!(STRUCTURED_ALLOCATIONS as readonly string[]).includes(o.allocation)) throw new CliError(`--allocation with --structure must be ${STRUCTURED_ALLOCATIONS.join(' or ')} (got "${o.allocation}")`);
+  if (!(STRUCTURED_ALLOCATIONS as readonly string[]).includes(s.allocation)) throw new CliError(`--allocation with --structure must be ${STRUCTURED_ALLOCATIONS.join(' or ')} (got "${s.allocation}")`);
   const domain = o.domain ? await readTriplets(o.domain) : undefined;
   const general = o.general ? await readTriplets(o.general) : undefined;
   await initBackend();
-  const progress = stageProgress(ctx.io, `${o.method} structured`);
+  const progress = stageProgress(ctx.io, `${method} structured`);
   try {
     const r = await runStructuredPrune({
-      model: o.model, out: o.out, method: o.method, sparsity: o.sparsity, structure, allocation: o.allocation as StructuredAllocation, minPerLayer: o.minPerLayer,
+      model: o.model, out: o.out, method, sparsity: s.sparsity, structure, allocation: s.allocation as StructuredAllocation, minPerLayer: s.minPerLayer,
       ...(domain ? { domain } : {}), ...(general ? { general } : {}),
       ...(o.domainStats ? { domainStats: loadGradStats(o.domainStats) } : {}), ...(o.generalStats ? { generalStats: loadGradStats(o.generalStats) } : {}),
       dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
-      batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
-      dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale, fisherNormalisation: o.fisherNormalisation },
-      retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, ...(o.distill ? { distill: o.distill } : {}), ...(o.workDir ? { workDir: o.workDir } : {}),
+      batchSize: s.batchSize, ...(s.maxBatches ? { maxBatches: s.maxBatches } : {}), ...(s.microBatch ? { microBatch: s.microBatch } : {}), seed: s.seed,
+      dai: { ...(s.beta === undefined ? {} : { beta: s.beta }), ...(s.gamma === undefined ? {} : { gamma: s.gamma }), ...(s.alignment ? { alignment: s.alignment } : {}), ...(s.rescale ? { rescale: s.rescale } : {}), ...(s.fisherNormalisation ? { fisherNormalisation: s.fisherNormalisation } : {}) },
+      retrainSteps: s.retrainSteps, retrainLr: s.retrainLr, ...(s.distill ? { distill: s.distill } : {}), ...(o.workDir ? { workDir: o.workDir } : {}),
       onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
     });
     progress.stop();
     const al = r.allocation;
     if (o.json) {
-      printJson(ctx.io, { out: path.resolve(r.out), method: o.method, structure, targetSparsity: o.sparsity, achievedSparsity: al.achievedSparsity, encoderParameters: r.encoderParameters, parameters: r.parameters, removedHeads: al.removed.filter((g) => g.kind === 'head').length, removedNeurons: al.removed.filter((g) => g.kind === 'ffn_neuron').length, recoveryLosses: r.recoveryLosses ?? null, seconds: r.seconds });
+      printJson(ctx.io, { out: path.resolve(r.out), method, structure, targetSparsity: s.sparsity, achievedSparsity: al.achievedSparsity, encoderParameters: r.encoderParameters, parameters: r.parameters, removedHeads: al.removed.filter((g) => g.kind === 'head').length, removedNeurons: al.removed.filter((g) => g.kind === 'ffn_neuron').length, recoveryLosses: r.recoveryLosses ?? null, seconds: r.seconds });
     } else {
-      ctx.io.out(`removed ${al.removedParams} of ${al.totalParams} encoder parameters (${(al.achievedSparsity * 100).toFixed(2)}%; target ${al.targetParams}) as ${al.removed.filter((g) => g.kind === 'head').length} heads and ${al.removed.filter((g) => g.kind === 'ffn_neuron').length} FFN neurons with ${o.method}; model ${r.parameters.before} -> ${r.parameters.after} parameters; compacted model written to ${r.out}\n`);
+      ctx.io.out(`removed ${al.removedParams} of ${al.totalParams} encoder parameters (${(al.achievedSparsity * 100).toFixed(2)}%; target ${al.targetParams}) as ${al.removed.filter((g) => g.kind === 'head').length} heads and ${al.removed.filter((g) => g.kind === 'ffn_neuron').length} FFN neurons with ${method}; model ${r.parameters.before} -> ${r.parameters.after} parameters; compacted model written to ${r.out}\n`);
     }
   } finally {
     progress.stop();

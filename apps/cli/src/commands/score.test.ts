@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MaskSet } from '@prunekit/tensor-core';
 import { loadGradStats } from '@prunekit/scoring-fisher';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-score-'));

@@ -13,9 +13,9 @@ import {
   type ScoreShardJob,
 } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
-import { CliError, positiveInt } from '../util/errors.js';
-import { printJson } from '../util/io.js';
-import { stageProgress } from '../util/stageProgress.js';
+import { CliError, positiveInt } from '@prunekit/cli-support';
+import { printJson } from '@prunekit/cli-support';
+import { stageProgress } from '@prunekit/cli-support';
 import { existingDir } from './prune.js';
 
 interface ScoreFlags {

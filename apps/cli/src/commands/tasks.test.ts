@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../program.js';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { writeSyntheticTasks } from '../test-support/synthetic.js';
 
 describe('prunekit tasks', () => {

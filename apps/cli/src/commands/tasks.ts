@@ -1,9 +1,9 @@
 // `prunekit tasks`: the tasks and suites eval can run (built-ins plus --tasks-dir folders).
 import type { Command } from 'commander';
 import type { CliContext } from '../util/context.js';
-import { collect } from '../util/errors.js';
-import { printJson } from '../util/io.js';
-import { taskRegistry } from '../util/tasks.js';
+import { collect } from '@prunekit/cli-support';
+import { printJson } from '@prunekit/cli-support';
+import { taskRegistry } from '@prunekit/cli-support';
 
 export function registerTasks(program: Command, ctx: CliContext): void {
   program

@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { LoadedEncoder, EncoderLoader } from '../util/encoder.js';
+import type { LoadedEncoder, EncoderLoader } from '@prunekit/cli-support';
 
 export interface SyntheticTasks {
   /** Temp folder holding everything below. */

@@ -17,6 +17,7 @@ export const ATTENTION_AND_MLP: PrunablePolicy = { kinds: MATRIX_KINDS };
 /** GAPrune's code default: MLP matrices only (decoders: gate, up and down) */
 export const MLP_ONLY: PrunablePolicy = { kinds: ['ffn_gate', 'ffn_up', 'ffn_down'] };
 export const DEFAULT_POLICY = ATTENTION_AND_MLP;
+const ATTENTION_ONLY: PrunablePolicy = { kinds: ['query', 'key', 'value', 'attn_output'] };
 
 export interface PrunableParam {
   name: string;
@@ -49,15 +50,22 @@ export function prunableParameters(model: EncoderModel, policy: PrunablePolicy =
   return out;
 }
 
-/** Parses a policy from user-facing words: "attention+mlp" (default), "mlp", or a comma list of kinds. */
+/**
+ * Parses a policy from user-facing words: "attention+mlp" (default), "mlp", "attention", or a comma
+ * list of kinds and those group words (e.g. "mlp,query"); an unknown entry is named in the error.
+ */
 export function parsePolicy(spec: string): PrunablePolicy {
   const s = spec.trim().toLowerCase();
+  if (s === '') throw new Error(`empty prunable target list; expected attention+mlp, mlp, attention, or a list of ${MATRIX_KINDS.join(', ')}`);
   if (s === 'attention+mlp' || s === 'all') return ATTENTION_AND_MLP;
   if (s === 'mlp') return MLP_ONLY;
-  if (s === 'attention') return { kinds: ['query', 'key', 'value', 'attn_output'] };
-  const kinds = s.split(',').map((k) => k.trim());
-  for (const k of kinds) {
-    if (!MATRIX_KINDS.includes(k as MatrixKind)) throw new Error(`unknown prunable target "${k}"; expected attention+mlp, mlp, attention, or a list of ${MATRIX_KINDS.join(', ')}`);
+  if (s === 'attention') return ATTENTION_ONLY;
+  const kinds = new Set<MatrixKind>();
+  for (const k of s.split(',').map((w) => w.trim())) {
+    const group = k === 'mlp' ? MLP_ONLY.kinds : k === 'attention' ? ATTENTION_ONLY.kinds : k === 'attention+mlp' || k === 'all' ? MATRIX_KINDS : null;
+    if (group) for (const g of group) kinds.add(g);
+    else if (MATRIX_KINDS.includes(k as MatrixKind)) kinds.add(k as MatrixKind);
+    else throw new Error(`unknown prunable target "${k}"; expected attention+mlp, mlp, attention, or a list of ${MATRIX_KINDS.join(', ')}`);
   }
-  return { kinds: kinds as MatrixKind[] };
+  return { kinds: [...kinds] };
 }
