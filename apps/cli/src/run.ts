@@ -1,6 +1,7 @@
 // The process boundary: parse argv, run the command, turn any error into one line
 // `prunekit: <message>` on stderr and an exit status. main.ts only calls this.
 import { CommanderError } from 'commander';
+import { settleOutputs } from '@prunekit/tensor-core';
 import { buildProgram } from './program.js';
 import type { CliContext } from './util/context.js';
 import { CliError, errorMessage } from './util/errors.js';
@@ -12,8 +13,11 @@ export async function run(argv: readonly string[], overrides: Partial<CliContext
   const io = overrides.io ?? processIo();
   try {
     await buildProgram({ ...overrides, io }).parseAsync(routePrune(argv), { from: 'user' });
+    // outputs a command claimed: marker written, work area and lock removed
+    settleOutputs(true);
     return 0;
   } catch (e) {
+    settleOutputs(false);
     // commander has printed its own usage errors (and --help / --version output) already
     if (e instanceof CommanderError) return e.exitCode;
     io.err(`prunekit: ${errorMessage(e)}\n`);

@@ -3,7 +3,12 @@ export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js'
 
 export { SafetensorsFile, SafetensorsError, readSafetensors, writeSafetensors, toFloat32, toInt32 } from './io/safetensors.js';
 export type { DType, HostTensor, HostData, TensorEntry } from './io/safetensors.js';
-export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './io/atomic.js';
+export { writeFileAtomic, writeJsonAtomic, writeDirAtomic, faultPoint } from './io/atomic.js';
+export { PrunekitError, OutputError } from './io/errors.js';
+export { mkdirBounded } from './io/fsutil.js';
+export { readTextFile, decodeUtf8 } from './io/text.js';
+export { claimOutput, withOutput, settleOutputs, outputKindOf, workAreaOf, OUTPUT_MARKER, ARTIFACT_MANIFEST, ARTIFACT_FORMAT } from './io/output.js';
+export type { OutputKind, OutputClaim, ClaimOutputOptions } from './io/output.js';
 
 export { readConfig, parseConfig, supportedArchitectures, ConfigError } from './model/config.js';
 export type { EncoderConfig, LayerShape, ModelType, HeadType, Activation } from './model/config.js';

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { claimOutput } from '@prunekit/tensor-core';
 import { aggregateTable, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
 import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli';
 import type { BenchContext } from '../context.js';
@@ -18,6 +19,7 @@ interface RunOptions {
   batchSize: number;
   tasksDir?: string[];
   title?: string;
+  force?: boolean;
 }
 
 export function registerRun(program: Command, ctx: BenchContext): void {
@@ -34,6 +36,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--tasks-dir <dir>', 'also read task files (and suites/) from this folder; repeatable', collect)
     .option('--title <text>', 'report title')
+    .option('--force', 'write into --out even when it is not an earlier prunekit output of this kind')
     .action(async (opts: RunOptions) => {
       const { io } = ctx;
       const suite = ctx.suites.get(opts.suite, { tasksDirs: opts.tasksDir ?? [] });
@@ -41,6 +44,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       if (opts.models.length === 0) throw new CliError('--models: give at least one model folder');
       const models = opts.models.map((m) => checkModelDir(m, '--models'));
       const out = path.resolve(opts.out);
+      claimOutput({ out, kind: 'bench-results', inputs: models, force: opts.force });
       const t0 = performance.now();
       const outcome = await suite.run({
         io,

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend, parsePolicy } from '@prunekit/tensor-core';
+import { claimOutput, initBackend, parsePolicy } from '@prunekit/tensor-core';
 import { METHODS, TASKS, formatRemoval, runGates, type Method } from '@prunekit/gates-finegates';
 import type { CliContext } from '../util/context.js';
 import { CliError, positiveInt, oneOf, numberFlag as number } from '../util/errors.js';
@@ -33,6 +33,7 @@ interface GateFlags {
   maxTest: number;
   seed: number;
   workDir?: string;
+  force?: boolean;
   checkpointEvery: number;
   json?: boolean;
 }
@@ -62,7 +63,8 @@ export function registerFineGates(program: Command, ctx: CliContext): void {
     .option('--max-train <n>', 'train examples (a seeded random subset when the split is larger)', positiveInt('--max-train'), 4000)
     .option('--max-test <n>', 'test examples (a seeded random subset when the split is larger)', positiveInt('--max-test'), 1000)
     .option('--seed <n>', 'seed (initialisation, batches, dropout, gate noise)', number('--seed', (n) => Number.isSafeInteger(n) && n >= 0, 'an integer ≥ 0'), 0)
-    .option('--work-dir <dir>', 'checkpoint folder (default: <out>.work); rerun the same command to resume')
+    .option('--work-dir <dir>', 'checkpoint folder (default: in the hidden work area beside --out); rerun the same command to resume')
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInt('--checkpoint-every'), 50)
     .option('--json', 'print the result as JSON on stdout')
     .action(async (o: GateFlags) => {
@@ -80,6 +82,7 @@ export function registerFineGates(program: Command, ctx: CliContext): void {
         // θ starts near 1 and a gate is closed only below atanh(−0.5) ≈ −0.55; Adam moves θ by ≤ ~lr per step
         if (gateLr * o.steps < 1.6) warn(ctx.io, `gate parameters can move at most ~${(gateLr * o.steps).toPrecision(2)} in ${o.steps} steps at gate lr ${gateLr}, but must move ~1.55 to close a gate: expect few or no closed rows/columns (raise --steps or --gate-lr, e.g. --gate-lr ${(5 / o.steps).toPrecision(2)})`);
       }
+      const claim = claimOutput({ out: o.out, kind: 'model', inputs: [o.model], force: o.force });
       await initBackend();
       const progress = stageProgress(ctx.io, `${o.method}${o.method === 'finegates' ? ` s=${o.sparsity}` : ''}`);
       try {
@@ -87,7 +90,7 @@ export function registerFineGates(program: Command, ctx: CliContext): void {
           model: o.model, task: o.task, dataRoot: o.dataRoot, out: o.out, method: o.method, sparsity: o.sparsity,
           steps: o.steps, batchSize: o.batchSize, headLr: o.headLr, lambda: o.lambda, kurtosis: o.kurtosis ?? false, targets: o.targets,
           loraRank: o.loraRank, maxLength: o.maxLength, maxTrain: o.maxTrain, maxTest: o.maxTest, seed: o.seed, checkpointEvery: o.checkpointEvery,
-          ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), ...(o.workDir ? { workDir: o.workDir } : {}),
+          ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), workDir: o.workDir ?? claim.workDir,
           onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
         });
         progress.stop();

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ALLOCATIONS, MaskSet, SentenceEncoder, initBackend, parsePolicy, prunableParameters, saveModel, type Allocation } from '@prunekit/tensor-core';
+import { ALLOCATIONS, MaskSet, SentenceEncoder, claimOutput, initBackend, parsePolicy, prunableParameters, saveModel, type Allocation } from '@prunekit/tensor-core';
 import {
   RESCALES, SCORING_METHODS, computeGradStats, formatDiagnostics, readTriplets, retrainMasked, runPrune, saveGradStats,
   type Rescale, type ScoringMethod,
@@ -48,6 +48,7 @@ interface PruneFlags {
   retrainSteps: number;
   retrainLr: number;
   workDir?: string;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -73,11 +74,13 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--rescale <r>', `DAI per-tensor rescaling: ${RESCALES.join(', ')}`, oneOf('--rescale', RESCALES), 'none')
     .option('--retrain-steps <n>', 'InfoNCE steps on domain data after pruning, masks fixed (0 = one-shot)', (v) => Number(v), 0)
     .option('--retrain-lr <x>', 'retraining learning rate', (v) => Number(v), 2e-5)
-    .option('--work-dir <dir>', 'statistics checkpoints and cache (default: <out>.work); rerun to resume')
+    .option('--work-dir <dir>', 'statistics checkpoints and cache (default: in the hidden work area beside --out); rerun to resume')
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (o: PruneFlags) => {
       existingDir('--model', o.model);
       parsePolicy(o.targets);
+      const claim = claimOutput({ out: o.out, kind: 'model', inputs: [o.model, o.domain, o.general], force: o.force });
       const domain = o.domain ? await readTriplets(o.domain) : undefined;
       const general = o.general ? await readTriplets(o.general) : undefined;
       await initBackend();
@@ -89,7 +92,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
           dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
           batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
           dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale },
-          retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, ...(o.workDir ? { workDir: o.workDir } : {}),
+          retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, workDir: o.workDir ?? claim.workDir,
           onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
         });
         progress.stop();
@@ -115,9 +118,11 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--max-batches <n>', 'cap on batches', positiveInt('--max-batches'))
     .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
     .option('--seed <n>', 'batch order seed', (v) => Number(v), 0)
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print a summary as JSON on stdout')
-    .action(async (o: { model: string; data: string; out: string; targets: string; batchSize: number; maxBatches?: number; microBatch?: number; seed: number; json?: boolean }) => {
+    .action(async (o: { model: string; data: string; out: string; targets: string; batchSize: number; maxBatches?: number; microBatch?: number; seed: number; force?: boolean; json?: boolean }) => {
       existingDir('--model', o.model);
+      const claim = claimOutput({ out: o.out, kind: 'statistics', inputs: [o.model, o.data], force: o.force });
       const triplets = await readTriplets(o.data);
       await initBackend();
       const enc = await SentenceEncoder.load(o.model);
@@ -126,12 +131,11 @@ export function registerPrune(program: Command, ctx: CliContext): void {
         const params = prunableParameters(enc.model, parsePolicy(o.targets)).map((p) => p.name);
         const stats = await computeGradStats(enc, triplets, {
           params, batchSize: o.batchSize, seed: o.seed, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}),
-          checkpoint: { file: `${o.out}.partial`, every: 10 }, label: path.basename(o.data),
+          checkpoint: { file: path.join(claim.workDir, 'statistics.partial'), every: 10 }, label: path.basename(o.data),
           onBatch: (d, t, loss) => { progress.update('statistics', d, t, `loss ${loss.toFixed(4)}`); },
         });
         progress.stop();
         saveGradStats(stats, o.out);
-        fs.rmSync(`${o.out}.partial`, { force: true });
         const summary = { out: path.resolve(o.out), matrices: params.length, batches: stats.numBatches, meta: stats.meta };
         if (o.json) printJson(ctx.io, summary);
         else ctx.io.out(`gradient statistics of ${params.length} matrices over ${stats.numBatches} batches written to ${o.out}\n`);
@@ -151,9 +155,11 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--lr <x>', 'learning rate', (v) => Number(v), 2e-5)
     .option('--batch-size <n>', 'triplets per step', positiveInt('--batch-size'), 16)
     .option('--seed <n>', 'seed', (v) => Number(v), 0)
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print the losses as JSON on stdout')
-    .action(async (o: { model: string; domain: string; out: string; steps: number; lr: number; batchSize: number; seed: number; json?: boolean }) => {
+    .action(async (o: { model: string; domain: string; out: string; steps: number; lr: number; batchSize: number; seed: number; force?: boolean; json?: boolean }) => {
       existingDir('--model', o.model);
+      claimOutput({ out: o.out, kind: 'model', inputs: [o.model, o.domain], force: o.force });
       const maskFile = path.join(o.model, 'prunekit', 'masks.safetensors');
       if (!fs.existsSync(maskFile)) throw new CliError(`${maskFile}: missing (retrain takes a folder written by \`prunekit prune\`)`);
       const triplets = await readTriplets(o.domain);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { initBackend } from '@prunekit/tensor-core';
+import { claimOutput, initBackend } from '@prunekit/tensor-core';
 import { HEAD_VARIANTS, PRUNE_METHODS, TASKS, runSmp, type HeadVariant, type PruneMethod } from '@prunekit/mask-smp';
 import type { CliContext } from '../util/context.js';
 import { CliError, collectList, positiveInt, oneOf, numberFlag as number } from '../util/errors.js';
@@ -38,6 +38,7 @@ interface SmpFlags {
   evalEvery: number;
   checkpointEvery: number;
   workDir?: string;
+  force?: boolean;
   exportModel?: boolean;
   logEvery: number;
   json?: boolean;
@@ -73,7 +74,8 @@ export function registerSmp(program: Command, ctx: CliContext): void {
     .option('--seed <n>', 'seed of data order and dropout', nonNegInt('--seed'), 0)
     .option('--eval-every <n>', 'evaluate every n steps (0: only at the end)', nonNegInt('--eval-every'), 0)
     .option('--checkpoint-every <n>', 'checkpoint every n steps (0: never)', nonNegInt('--checkpoint-every'), 50)
-    .option('--work-dir <dir>', 'checkpoints (default <out>.work); rerun the same command to resume')
+    .option('--work-dir <dir>', 'checkpoints (default: in the hidden work area beside --out); rerun the same command to resume')
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--export-model', 'also write model/: a HF folder with the pruned weights')
     .option('--log-every <n>', 'print a progress line every n steps when not on a terminal', positiveInt('--log-every'), 25)
     .option('--json', 'print the result as JSON on stdout')
@@ -86,6 +88,7 @@ export function registerSmp(program: Command, ctx: CliContext): void {
           ? 'glue_stsb is a regression task; SMP\'s label-word head is a classifier (see packages/mask-smp/README.md)'
           : `unknown task "${o.task}" (known: ${Object.keys(TASKS).join(', ')})`);
       }
+      const claim = claimOutput({ out: o.out, kind: 'model', inputs: [o.model, o.teacher], force: o.force });
       await initBackend({ warn: (l) => { ctx.io.err(`${l}\n`); } });
       const label = `${o.method}${o.method === 'full-ft' ? '' : ` keep ${o.keep}`}`;
       const progress = stageProgress(ctx.io, label);
@@ -97,7 +100,7 @@ export function registerSmp(program: Command, ctx: CliContext): void {
           ...(o.maxTrain ? { maxTrain: o.maxTrain } : {}), ...(o.maxEval ? { maxEval: o.maxEval } : {}),
           scoreLr: o.lr, weightLr: o.weightLr, lambdaR: o.lambdaR, temperature: o.temperature,
           ...(o.finalHold !== undefined ? { finalHold: o.finalHold } : {}), seed: o.seed,
-          evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, ...(o.workDir ? { workDir: o.workDir } : {}),
+          evalEvery: o.evalEvery, checkpointEvery: o.checkpointEvery, workDir: o.workDir ?? claim.workDir,
           ...(o.teacher ? { teacher: o.teacher } : {}), exportModel: o.exportModel ?? false,
           onLog: (l) => { ctx.io.err(`prunekit: ${l}\n`); },
           onStep: (s, total) => {

@@ -2,14 +2,23 @@
 // leaves a half-written model or results file. The same pattern for whole folders.
 import fs from 'node:fs';
 import path from 'node:path';
+import { mkdirBounded } from './fsutil.js';
+import { claimedTempPath } from './output.js';
 
-function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+// Temporary paths live in the target's claimed work area (see claimOutput) when it has one, so a
+// killed run leaves nothing beside the output that the next run would not clean up.
+function tempName(target: string, suffix = 'tmp'): string {
+  return claimedTempPath(target, suffix) ?? path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+/** Test hook: `PRUNEKIT_KILL_AT=<point>` makes the process SIGKILL itself there (kill tests only). */
+export function faultPoint(point: string): void {
+  if (process.env.PRUNEKIT_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 /** Writes a file through `write(fd)` (or a string/bytes) atomically. */
 export function writeFileAtomic(target: string, content: string | Uint8Array | ((fd: number) => void)): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  mkdirBounded(path.dirname(target));
   const tmp = tempName(target);
   const fd = fs.openSync(tmp, 'w');
   try {
@@ -22,6 +31,7 @@ export function writeFileAtomic(target: string, content: string | Uint8Array | (
     throw err;
   }
   fs.closeSync(fd);
+  faultPoint('file-before-rename');
   fs.renameSync(tmp, target);
 }
 
@@ -36,7 +46,7 @@ export function writeJsonAtomic(target: string, value: unknown): void {
  */
 export async function writeDirAtomic(target: string, build: (dir: string) => Promise<void> | void): Promise<void> {
   const parent = path.dirname(path.resolve(target));
-  fs.mkdirSync(parent, { recursive: true });
+  mkdirBounded(parent);
   const tmp = tempName(target);
   fs.mkdirSync(tmp);
   try {
@@ -45,11 +55,14 @@ export async function writeDirAtomic(target: string, build: (dir: string) => Pro
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+  faultPoint('dir-built');
   let old: string | null = null;
   if (fs.existsSync(target)) {
-    old = `${tmp}.old`;
+    old = claimedTempPath(target, 'old') ?? `${tmp}.old`;
     fs.renameSync(target, old);
   }
+  faultPoint('dir-moved-aside');
   fs.renameSync(tmp, target);
+  faultPoint('dir-swapped');
   if (old) fs.rmSync(old, { recursive: true, force: true });
 }
