@@ -157,6 +157,17 @@ export interface GradStatsOptions {
   onBatch?: (done: number, total: number, loss: number) => void;
   /** recorded in the result's meta (e.g. "domain" / "general") */
   label?: string;
+  /** where warnings go (default: stderr) */
+  onWarn?: (message: string) => void;
+}
+
+/**
+ * InfoNCE contrasts each query with the other positives of its batch and the hard negatives: a batch
+ * of one triplet without a hard negative has nothing to contrast, its loss and gradient are exactly 0,
+ * and averaging it in would only shrink the statistics. Such batches are skipped (and counted).
+ */
+export function hasNegatives(batch: readonly Triplet[]): boolean {
+  return batch.length >= 2 || (batch.length === 1 && batch[0]!.negative !== undefined);
 }
 
 /** Batches of triplets in a seeded order (the same seed gives the same batches). */
@@ -174,6 +185,15 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
   let batches = tripletBatches(triplets, batchSize, seed);
   if (options.maxBatches !== undefined) batches = batches.slice(0, options.maxBatches);
   if (batches.length === 0) throw new Error('no triplets to compute gradient statistics on');
+  const usable = batches.map(hasNegatives);
+  const skipped = usable.filter((u) => !u).length;
+  if (skipped === batches.length) {
+    throw new Error(`no batch has negatives to contrast: ${batches.length} batch(es) of one triplet without a hard negative give a zero gradient (use a batch size of at least 2, or triplets with "negative")`);
+  }
+  if (skipped > 0) {
+    (options.onWarn ?? ((m: string) => { process.stderr.write(`prunekit: warning: ${m}\n`); }))(
+      `${skipped} of ${batches.length} batches hold one triplet without a hard negative (zero gradient) and are skipped; the statistics file records skippedBatches=${skipped}`);
+  }
   const meta: Record<string, string> = {
     format: 'prunekit-gradstats',
     label: options.label ?? '',
@@ -183,6 +203,7 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
     seed: String(seed),
     totalBatches: String(batches.length),
     numExamples: String(batches.reduce((a, b) => a + b.length, 0)),
+    skippedBatches: String(skipped),
     loss: 'infonce-scale20',
   };
   const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode, options.microBatch === undefined ? {} : { microBatch: options.microBatch });
@@ -194,15 +215,17 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
       const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
-      acc.restore(saved.sumSq, saved.sum, start);
+      acc.restore(saved.sumSq, saved.sum, usable.slice(0, start).filter(Boolean).length);
     }
     for (let b = start; b < batches.length; b++) {
-      const inputs = await tokenizeTriplets(encoder.tokenizer, batches[b]!, encoder.maxLength);
-      let loss: number;
-      try {
-        loss = acc.add(inputs);
-      } finally {
-        disposeTripletInputs(inputs);
+      let loss = 0;
+      if (usable[b]) {
+        const inputs = await tokenizeTriplets(encoder.tokenizer, batches[b]!, encoder.maxLength);
+        try {
+          loss = acc.add(inputs);
+        } finally {
+          disposeTripletInputs(inputs);
+        }
       }
       // checkpoint before reporting, so a batch that finished is never lost
       if (ck && ((b + 1) % ck.every === 0 || b + 1 === batches.length)) {

@@ -15,7 +15,7 @@ export function mkdirBounded(dir: string, flag = 'path'): void {
       st = fs.statSync(cur);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new OutputError(cur, `${flag}: cannot use this path (${code ?? (err as Error).message})`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new OutputError(cur, `${flag}: cannot use this path (${code ?? (err as Error).message})`);
     }
     if (st) {
       if (!st.isDirectory()) throw new OutputError(cur, `${flag}: is a file, so ${abs} cannot be created under it`);

@@ -6,22 +6,26 @@ import { PrunekitError } from './errors.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-/** Decodes bytes as UTF-8 (BOM dropped); invalid bytes throw PrunekitError naming `file` and the line. */
-export function decodeUtf8(bytes: Uint8Array, file: string): string {
+/**
+ * Decodes bytes as UTF-8 (BOM dropped); invalid bytes throw PrunekitError naming `file` and the line
+ * (`line` when the bytes are that one line of the file, else the line found by scanning).
+ */
+export function decodeUtf8(bytes: Uint8Array, file: string, line?: number): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
+    if (line !== undefined) throw new PrunekitError(`${file}:${line}`, 'not valid UTF-8 text (save the file as UTF-8)');
     // find the first invalid sequence to report its line
-    let line = 1;
+    let n = 1;
     let start = 0;
     for (let i = 0; i <= bytes.length; i++) {
       if (i === bytes.length || bytes[i] === 0x0a) {
         try {
           strictUtf8.decode(bytes.subarray(start, i));
         } catch {
-          throw new PrunekitError(`${file}:${line}`, 'not valid UTF-8 text (save the file as UTF-8)');
+          throw new PrunekitError(`${file}:${n}`, 'not valid UTF-8 text (save the file as UTF-8)');
         }
-        line++;
+        n++;
         start = i + 1;
       }
     }

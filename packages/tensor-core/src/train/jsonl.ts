@@ -108,7 +108,7 @@ export async function* readJsonl<R extends FieldSpec, O extends FieldSpec = NoFi
   for await (const bytes of rawLines(file)) {
     line += 1;
     // strict UTF-8 per line (so the error names the line); a BOM on the first line is dropped
-    const text = decodeUtf8(bytes, `${file}:${line}`);
+    const text = decodeUtf8(bytes, file, line);
     if (text.trim() === '') continue;
     yield { line, record: parseJsonlRecord(text, `${file}:${line}`, options) };
   }
