@@ -1,3 +1,4 @@
+import { checkModelFolder } from '@prunekit/tensor-core';
 import { loadModelEncoder, processIo, type CliIo, type EncoderLoader } from '@prunekit/cli';
 import { defaultSuiteRegistry, type SuiteRegistry } from './suites/index.js';
 
@@ -6,8 +7,12 @@ export interface BenchContext {
   io: CliIo;
   loadEncoder: EncoderLoader;
   suites: SuiteRegistry;
+  /** checks a model folder before any cell runs (config, tokenizer, weight headers); throws naming the file */
+  validateModel: (dir: string) => Promise<void>;
 }
 
 export function benchContext(overrides: Partial<BenchContext> = {}): BenchContext {
-  return { io: overrides.io ?? processIo(), loadEncoder: overrides.loadEncoder ?? loadModelEncoder, suites: overrides.suites ?? defaultSuiteRegistry() };
+  // a test's fake loader reads no real folder, so the real check applies only with the real loader
+  const validateModel = overrides.validateModel ?? (overrides.loadEncoder ? async () => {} : checkModelFolder);
+  return { io: overrides.io ?? processIo(), loadEncoder: overrides.loadEncoder ?? loadModelEncoder, suites: overrides.suites ?? defaultSuiteRegistry(), validateModel };
 }

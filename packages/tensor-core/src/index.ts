@@ -21,6 +21,7 @@ export type { MatrixKind, LayerNames } from './model/names.js';
 export { pool, readPoolingConfig } from './model/pooling.js';
 export type { PoolingMode, PoolingConfig } from './model/pooling.js';
 export { modelFingerprint } from './model/fingerprint.js';
+export { checkModelFolder } from './model/check.js';
 
 export { prunableParameters, parsePolicy, ATTENTION_AND_MLP, MLP_ONLY, DEFAULT_POLICY } from './prune/policy.js';
 export type { PrunablePolicy, PrunableParam } from './prune/policy.js';

@@ -20,7 +20,7 @@ export function registerReport(program: Command, ctx: BenchContext): void {
       if (!fs.existsSync(opts.results) || !fs.statSync(opts.results).isDirectory()) throw new CliError(`--results ${opts.results}: no such folder`);
       const ext = path.extname(opts.out).toLowerCase();
       if (ext !== '.md' && ext !== '.html' && ext !== '.htm') throw new CliError(`--out ${opts.out}: expected a .md or .html file name`);
-      claimOutput({ out: opts.out, kind: 'report', inputs: [opts.results], force: opts.force });
+      claimOutput({ out: opts.out, kind: 'report', force: opts.force });
       const results = readResults(opts.results);
       if (results.length === 0) throw new CliError(`--results ${opts.results}: no task results found`);
       (ext === '.md' ? writeMarkdownReport : writeHtmlReport)(opts.out, results, { title: opts.title });

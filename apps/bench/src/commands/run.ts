@@ -4,9 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { claimOutput } from '@prunekit/tensor-core';
-import { aggregateTable, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
+import { aggregateTable, readResults, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
 import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli';
 import type { BenchContext } from '../context.js';
+import type { BenchOutcome, BenchRunContext, BenchSuite } from '../suites/index.js';
 import { writeHtmlReport, writeMarkdownReport } from '../report.js';
 
 interface RunOptions {
@@ -43,10 +44,25 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       checkDataRoot(opts.dataRoot);
       if (opts.models.length === 0) throw new CliError('--models: give at least one model folder');
       const models = opts.models.map((m) => checkModelDir(m, '--models'));
+      const seen = new Map<string, string>();
+      for (const [i, m] of models.entries()) {
+        const real = fs.realpathSync(m);
+        const twin = seen.get(real);
+        if (twin !== undefined) throw new CliError(`--models names the same model twice (${twin} and ${opts.models[i]}); each model runs once`);
+        seen.set(real, opts.models[i]!);
+      }
+      // every model is checked before any cell runs: a broken folder is found at once, not after hours
+      for (const [i, m] of models.entries()) {
+        try {
+          await ctx.validateModel(m);
+        } catch (e) {
+          throw new CliError(`--models ${opts.models[i]}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       const out = path.resolve(opts.out);
       claimOutput({ out, kind: 'bench-results', inputs: models, force: opts.force });
       const t0 = performance.now();
-      const outcome = await suite.run({
+      const outcome = await runSuite(suite, {
         io,
         loadEncoder: ctx.loadEncoder,
         models,
@@ -80,4 +96,20 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       io.out(`report: ${path.join(out, 'report.md')}, ${path.join(out, 'report.html')}\n`);
       if (outcome.failures.length > 0) throw new CliError(`${outcome.failures.length} task runs failed (${outcome.failures.map((f) => `${f.model}/${f.task}`).join(', ')}); see report.md`);
     });
+}
+
+/**
+ * Runs the suite; a failure that escapes it (e.g. a model that fails to load mid-run) is recorded as
+ * a failed cell and the results written so far are kept, so the report is still written.
+ */
+async function runSuite(suite: BenchSuite, ctx: BenchRunContext): Promise<BenchOutcome> {
+  try {
+    return await suite.run(ctx);
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    ctx.io.err(`prunekit-bench: suite ${suite.name} stopped: ${message}\n`);
+    const results = readResults(ctx.resultsDir);
+    const models = [...new Map(results.map((r) => [`${r.model_name}\0${r.model_revision}`, { path: '', name: r.model_name, fingerprint: r.model_revision, wallTime: 0 }])).values()];
+    return { results, models, failures: [{ model: '(suite)', task: suite.name, error: message }], notes: [`the suite stopped early: ${message}; the results below are the cells finished before it`] };
+  }
 }

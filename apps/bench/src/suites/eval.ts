@@ -51,7 +51,16 @@ async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<Be
   }
   for (const dir of ctx.models) {
     const t0 = performance.now();
-    const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
+    let encoder: LoadedEncoder;
+    try {
+      encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
+    } catch (e) {
+      // a model that fails to load is a failed cell: the other models still run and the report is written
+      const error = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      ctx.io.err(`prunekit-bench: ${dir}: cannot load: ${error}\n`);
+      outcome.failures.push(...tasks.map((t) => ({ model: dir, task: t.name, error })));
+      continue;
+    }
     try {
       ctx.io.err(`prunekit-bench: ${encoder.name} (${encoder.fingerprint}) on suite ${suiteName}, ${tasks.length} tasks\n`);
       await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name: encoder.name, startedAt: t0 });
