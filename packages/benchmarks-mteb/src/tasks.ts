@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readTextStrict } from './io.js';
 
 export const TASK_TYPES = ['retrieval', 'reranking', 'sts', 'classification', 'pair-classification', 'clustering'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -143,12 +144,7 @@ export function validateSuite(raw: unknown, source = '<suite>'): SuiteDefinition
 }
 
 function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new TaskDefinitionError(`${file}: cannot read (${(e as Error).message})`);
-  }
+  const text = readTextStrict(file, (m) => new TaskDefinitionError(m));
   try {
     return JSON.parse(text);
   } catch (e) {

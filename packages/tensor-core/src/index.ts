@@ -25,7 +25,7 @@ export { checkModelFolder } from './model/check.js';
 
 export { prunableParameters, parsePolicy, ATTENTION_AND_MLP, MLP_ONLY, DEFAULT_POLICY } from './prune/policy.js';
 export type { PrunablePolicy, PrunableParam } from './prune/policy.js';
-export { MaskSet } from './prune/maskset.js';
+export { MaskSet, readMaskManifest } from './prune/maskset.js';
 export type { MaskStats, MatrixMaskStats, MaskManifest } from './prune/maskset.js';
 export { maskedView, overrideView } from './prune/views.js';
 
