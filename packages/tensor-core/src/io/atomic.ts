@@ -11,9 +11,19 @@ function tempName(target: string, suffix = 'tmp'): string {
   return claimedTempPath(target, suffix) ?? path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
 }
 
-/** Test hook: `PRUNEKIT_KILL_AT=<point>` makes the process SIGKILL itself there (kill tests only). */
+const faultHits = new Map<string, number>();
+
+/**
+ * Test hook for the kill tests: `PRUNEKIT_KILL_AT=<point>` (or `<point>#<n>`, the n-th time it is
+ * reached) makes the process SIGKILL itself there, e.g. between moving the old output aside and
+ * renaming the new one into place.
+ */
 export function faultPoint(point: string): void {
-  if (process.env.PRUNEKIT_KILL_AT === point) process.kill(process.pid, 'SIGKILL');
+  const at = process.env.PRUNEKIT_KILL_AT;
+  if (!at?.startsWith(point)) return;
+  const hit = (faultHits.get(point) ?? 0) + 1;
+  faultHits.set(point, hit);
+  if (at === point || at === `${point}#${hit}`) process.kill(process.pid, 'SIGKILL');
 }
 
 /** Writes a file through `write(fd)` (or a string/bytes) atomically. */
