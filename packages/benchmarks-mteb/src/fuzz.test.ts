@@ -47,7 +47,7 @@ describe('fuzz: task JSON files', () => {
     fc.assert(fc.property(rewrite, ({ source, edits, ms }) => {
       const def = JSON.parse(sources[source % sources.length]!.toString('utf8')) as Record<string, unknown>;
       for (const e of edits) {
-        if (e.value === null) delete def[e.key];
+        if (e.value === null) Reflect.deleteProperty(def, e.key);
         else def[e.key] = e.value;
       }
       fs.writeFileSync(file, mutate(Buffer.from(JSON.stringify(def)), ms));
@@ -62,15 +62,17 @@ describe('fuzz: task JSON files', () => {
   });
 });
 
+const rowOf = (fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> => fc.record(fields);
+
 describe('fuzz: task data JSONL', () => {
   const dataDir = path.join(tmp, 'd');
   fs.mkdirSync(dataDir);
   const file = path.join(dataDir, 'test.jsonl');
   const tasks = [
-    { load: loadSts, def: validateTask({ name: 'S', type: 'sts', domain: 'g', data: dataDir, splits: ['test'] }), row: { sentence1: fc.string(), sentence2: fc.string(), score: fc.double() } },
-    { load: loadLabelledTexts, def: validateTask({ name: 'C', type: 'clustering', domain: 'g', data: dataDir, splits: ['test'] }), row: { text: fc.string(), label: fc.oneof(fc.string(), fc.integer()) } },
-    { load: loadPairs, def: validateTask({ name: 'P', type: 'pair-classification', domain: 'g', data: dataDir, splits: ['test'] }), row: { sentence1: fc.string(), sentence2: fc.string(), label: fc.constantFrom(0, 1, 2, '1', null) } },
-    { load: loadReranking, def: validateTask({ name: 'R', type: 'reranking', domain: 'g', data: dataDir, splits: ['test'] }), row: { query: fc.string(), positive: fc.array(fc.string(), { maxLength: 2 }), negative: fc.array(fc.string(), { maxLength: 2 }) } },
+    { load: loadSts, def: validateTask({ name: 'S', type: 'sts', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ sentence1: fc.string(), sentence2: fc.string(), score: fc.double() }) },
+    { load: loadLabelledTexts, def: validateTask({ name: 'C', type: 'clustering', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ text: fc.string(), label: fc.oneof(fc.string(), fc.integer()) }) },
+    { load: loadPairs, def: validateTask({ name: 'P', type: 'pair-classification', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ sentence1: fc.string(), sentence2: fc.string(), label: fc.constantFrom(0, 1, 2, '1', null) }) },
+    { load: loadReranking, def: validateTask({ name: 'R', type: 'reranking', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ query: fc.string(), positive: fc.array(fc.string(), { maxLength: 2 }), negative: fc.array(fc.string(), { maxLength: 2 }) }) },
   ];
 
   it(`${RUNS} files of valid, mistyped, malformed and non-UTF-8 rows across the readers (STS, labelled texts, pairs, reranking)`, () => {
@@ -79,9 +81,9 @@ describe('fuzz: task data JSONL', () => {
       task: fc.nat({ max: tasks.length - 1 }),
       rows: fc.array(fc.oneof(fc.jsonValue(), fc.dictionary(fc.constantFrom('sentence1', 'sentence2', 'score', 'label', 'text', 'query', 'positive', 'negative'), fc.jsonValue(), { maxKeys: 4 })), { maxLength: 4 }),
       ms: fc.array(mutation, { maxLength: 2 }),
-    }).chain(({ task, rows, ms }) => fc.record({ task: fc.constant(task), rows: fc.constant(rows), ms: fc.constant(ms), valid: fc.array(fc.record(tasks[task]!.row), { maxLength: 3 }) }));
+    }).chain(({ task, rows, ms }) => fc.record({ task: fc.constant(task), rows: fc.constant(rows), ms: fc.constant(ms), valid: fc.array(tasks[task]!.row, { maxLength: 3 }) }));
     fc.assert(fc.property(input, ({ task, rows, ms, valid }) => {
-      const lines = [...valid, ...rows].map((r) => JSON.stringify(r) ?? '');
+      const lines = [...valid, ...rows].map((r) => JSON.stringify(r));
       fs.writeFileSync(file, mutate(Buffer.from(lines.join('\n')), ms));
       const t = tasks[task]!;
       try {

@@ -21,7 +21,7 @@ export async function readTriplets(file: string): Promise<Triplet[]> {
       const v = r[field];
       if (typeof v === 'string' && v.trim() === '') throw new PrunekitError(`${file}:${line}`, `field "${field}" is empty; expected text`);
     }
-    out.push(r.negative === undefined || r.negative === null ? { query: r.query, positive: r.positive } : { query: r.query, positive: r.positive, negative: r.negative });
+    out.push(typeof r.negative !== 'string' ? { query: r.query, positive: r.positive } : { query: r.query, positive: r.positive, negative: r.negative });
   }
   if (out.length === 0) throw new PrunekitError(file, 'no triplets (expected one {"query", "positive", "negative"?} object per line)');
   return out;

@@ -93,7 +93,7 @@ describe('fuzz: safetensors header and body', () => {
     const file = path.join(tmp, 'gen.safetensors');
     const c = counts();
     fc.assert(fc.property(header, fc.nat({ max: 96 }), fc.boolean(), (h, bodyLen, lie) => {
-      const json = Buffer.from(JSON.stringify(h) ?? 'null');
+      const json = Buffer.from(JSON.stringify(h));
       const len = Buffer.alloc(8);
       len.writeBigUInt64LE(BigInt(lie ? json.length + bodyLen + 1 : json.length));
       fs.writeFileSync(file, Buffer.concat([len, json, Buffer.alloc(bodyLen, 1)]));
@@ -116,7 +116,7 @@ describe('fuzz: config.json', () => {
     fc.assert(fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), fc.array(mutation, { maxLength: 2 }), (edits, ms) => {
       const cfg: Record<string, unknown> = { ...valid };
       for (const e of edits) {
-        if (e.value === null) delete cfg[e.key];
+        if (e.value === null) Reflect.deleteProperty(cfg, e.key);
         else cfg[e.key] = e.value;
       }
       fs.writeFileSync(file, mutate(Buffer.from(JSON.stringify(cfg)), ms));
@@ -132,7 +132,7 @@ describe('fuzz: JSONL (triplets)', () => {
     const line = fc.oneof(
       fc.record({ query: fc.string(), positive: fc.string(), negative: fc.option(fc.string()) }).map((r) => JSON.stringify(r)),
       fc.dictionary(fc.constantFrom('query', 'positive', 'negative', 'x'), fc.jsonValue(), { maxKeys: 4 }).map((r) => JSON.stringify(r)),
-      fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
+      fc.jsonValue().map((v) => JSON.stringify(v)),
       fc.string({ maxLength: 20 }),
       fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b).toString('latin1')),
     );
@@ -163,7 +163,7 @@ describe('fuzz: masks manifest and mask file', () => {
     const goodTensors = fs.readFileSync(tensors);
     const goodManifest = fs.readFileSync(manifest);
     const doc = fc.oneof(
-      fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? '')),
+      fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v))),
       fc.record({ format: fc.oneof(fc.constant('prunekit-masks'), fc.jsonValue()), method: fc.oneof(fc.string(), fc.jsonValue()) }, { requiredKeys: [] }).map((v) => Buffer.from(JSON.stringify(v))),
       fc.array(mutation, { minLength: 1, maxLength: 3 }).map((ms) => mutate(goodManifest, ms)),
     );

@@ -171,7 +171,7 @@ interface LockInfo {
 function readLock(file: string): LockInfo | null {
   try {
     const v = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockInfo>;
-    return { pid: Number(v.pid), host: String(v.host ?? ''), started: String(v.started ?? '') };
+    return { pid: Number(v.pid), host: v.host ?? '', started: v.started ?? '' };
   } catch {
     return null;
   }
