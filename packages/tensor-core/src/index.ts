@@ -46,3 +46,6 @@ export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './s
 export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';
 export { allocateMasks, ALLOCATIONS } from './prune/allocate.js';
 export type { Allocation, ScoredMatrix, AllocateOptions } from './prune/allocate.js';
+
+export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
+export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';

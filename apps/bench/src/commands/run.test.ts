@@ -153,7 +153,7 @@ describe('prunekit-bench run options and errors', () => {
     const io = memoryIo();
     expect(await run(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', models.join(','), '--data-root', syn.dataRoot, '--out', out], { io, loadEncoder: loader })).toBe(1);
     const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
-    expect(md).toContain(`- ${models[0]} / ToySTS: ${models[0]}/model.safetensors: truncated`);
+    expect(md).toContain(`- a / (model): ${models[0]}/model.safetensors: truncated`);
     expect(md).toMatch(/^\| b \| b-v1 \| 6 \|/m);
     expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
   });

@@ -286,7 +286,7 @@ export function outputKindOf(p: string): OutputKind | null {
   if (st.isFile()) {
     if (p.endsWith('.safetensors')) {
       const meta = safetensorsMetadata(p);
-      if (meta?.format === 'prunekit-gradstats-final' || meta?.format === 'prunekit-gradstats') return 'statistics';
+      if (typeof meta?.format === 'string' && meta.format.startsWith('prunekit-gradstats')) return 'statistics'; // final, checkpoint or shard
       return null;
     }
     if (/\.(md|html?)$/i.test(p)) {
