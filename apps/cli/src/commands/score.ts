@@ -4,7 +4,6 @@
 // `prunekit score merge` adds shard files into the statistics of the whole set, and
 // `--queue redis://... --shards n` runs the shards as jobs for `prunekit-bench worker` processes
 // and merges them.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { SentenceEncoder, WorkQueue, claimOutput, initBackend, jobIdOf, parsePolicy, prunableParameters } from '@prunekit/tensor-core';
