@@ -24,6 +24,8 @@ export interface GradStats {
   meanGrad: Map<string, Float32Array>;
   shapes: Map<string, number[]>;
   numBatches: number;
+  /** triplets seen over all batches: the official code's Fisher divisor; absent in old files */
+  numSamples?: number;
   meta: Record<string, string>;
 }
 
@@ -47,6 +49,7 @@ export class GradStatsAccumulator {
   private readonly sum: GradientAccumulator;
   /** microBatch only: sequences per backward pass, and the current batch's gradient summed over them */
   private readonly chunks: { size: number; batchGrad: GradientAccumulator } | null;
+  private samples = 0;
 
   constructor(private readonly model: EncoderModel, readonly params: readonly string[], private readonly pooling: PoolingMode, options: GradStatsAccumulatorOptions = {}) {
     const mb = options.microBatch;
@@ -67,6 +70,7 @@ export class GradStatsAccumulator {
 
   /** Adds one batch; returns its loss. */
   add(batch: TripletInputs): number {
+    this.samples += batch.query.inputIds.shape[0];
     if (this.chunks) return this.addInChunks(batch, this.chunks.batchGrad, this.chunks.size);
     const { value, grads } = variableGrads(() => tripletInfoNCE(this.model, this.pooling, batch, this.view), this.vars);
     this.sq.add(grads);
@@ -121,7 +125,8 @@ export class GradStatsAccumulator {
     return { sumSq: read(this.sq), sum: read(this.sum) };
   }
 
-  restore(sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, batches: number): void {
+  restore(sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, batches: number, samples = 0): void {
+    this.samples = samples;
     this.sq.restore(sumSq, batches);
     this.sum.restore(sum, batches);
   }
@@ -133,7 +138,7 @@ export class GradStatsAccumulator {
     const fisher = new Map([...sumSq].map(([k, v]) => [k, v.map((x) => x / n + FISHER_EPS)]));
     const meanGrad = new Map([...sum].map(([k, v]) => [k, v.map((x) => x / n)]));
     const shapes = new Map([...this.vars].map(([k, v]) => [k, [...v.shape]]));
-    return { fisher, meanGrad, shapes, numBatches: n, meta: { ...meta, numBatches: String(n) } };
+    return { fisher, meanGrad, shapes, numBatches: n, numSamples: this.samples, meta: { ...meta, numBatches: String(n), numSamples: String(this.samples) } };
   }
 
   dispose(): void {
@@ -250,7 +255,8 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
       const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
-      acc.restore(saved.sumSq, saved.sum, mine.slice(0, start).filter((b) => usable[b]).length);
+      const doneBatches = mine.slice(0, start).filter((b) => usable[b]);
+      acc.restore(saved.sumSq, saved.sum, doneBatches.length, doneBatches.reduce((a, b) => a + batches[b]!.length, 0));
     }
     for (let k = start; k < mine.length; k++) {
       let loss = 0;
@@ -303,6 +309,26 @@ function readGradStatsFile(file: string): { sumSq: Map<string, Float32Array>; su
   }
 }
 
+/** How the squared gradients are averaged: over batches (prunekit's default) or over samples (the official GAPrune code). */
+export type FisherNormalisation = 'batches' | 'samples';
+export const FISHER_NORMALISATIONS: readonly FisherNormalisation[] = ['batches', 'samples'];
+
+/**
+ * Diagonal Fisher of one matrix under a normalisation: stats keep Σ g² ÷ batches + 1e-8; the official
+ * code divides Σ g² by the number of samples instead (+1e-8), i.e. B× smaller at batch size B.
+ */
+export function fisherOf(stats: GradStats, name: string, normalisation: FisherNormalisation = 'batches'): Float32Array | undefined {
+  if (!FISHER_NORMALISATIONS.includes(normalisation)) throw new Error(`Fisher normalisation must be ${FISHER_NORMALISATIONS.join(' or ')} (got "${normalisation as string}")`);
+  const f = stats.fisher.get(name);
+  if (!f || normalisation === 'batches') return f;
+  // statistics merged from shards, or saved before numSamples existed, still know it when every batch was run
+  const complete = stats.meta.totalBatches === String(stats.numBatches) ? Number(stats.meta.numExamples) : undefined;
+  const samples = stats.numSamples ?? complete;
+  if (samples === undefined || !(samples > 0)) throw new Error('these gradient statistics do not record their number of samples (made by an older prunekit); recompute them to use Fisher normalisation "samples"');
+  const k = stats.numBatches / samples;
+  return f.map((x) => (x - FISHER_EPS) * k + FISHER_EPS);
+}
+
 /** Saves finished statistics (Fisher + mean gradient) as safetensors keyed "fisher.<name>" / "grad.<name>". */
 export function saveGradStats(stats: GradStats, file: string): void {
   const tensors = new Map<string, HostTensor>();
@@ -327,7 +353,8 @@ export function loadGradStats(file: string): GradStats {
         shapes.set(name.slice(7), st.entry(name).shape);
       } else if (name.startsWith('grad.')) meanGrad.set(name.slice(5), st.readFloat32(name));
     }
-    return { fisher, meanGrad, shapes, numBatches: Number(st.metadata.numBatches), meta: st.metadata };
+    const samples = st.metadata.numSamples;
+    return { fisher, meanGrad, shapes, numBatches: Number(st.metadata.numBatches), ...(samples === undefined ? {} : { numSamples: Number(samples) }), meta: st.metadata };
   } finally {
     st.close();
   }
