@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadLabelledTexts, loadPairs, loadReranking, loadSts } from './data.js';
 import { DataError } from './io.js';
-import { TaskDefinitionError, builtinTasksDir, loadTaskFile, validateTask } from './tasks.js';
+import { TaskDefinitionError, builtinTasksDir, loadTaskFile, validateTask, type TaskDefinition } from './tasks.js';
 
 const RUNS = 1000;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-fuzz-'));
@@ -62,6 +62,8 @@ describe('fuzz: task JSON files', () => {
   });
 });
 
+// the readers take their own task type; the fuzz drives each with a task of that type
+type AnyLoader = (task: TaskDefinition, root: string, split: string) => unknown;
 const rowOf = (fields: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<Record<string, unknown>> => fc.record(fields);
 
 describe('fuzz: task data JSONL', () => {
@@ -69,10 +71,10 @@ describe('fuzz: task data JSONL', () => {
   fs.mkdirSync(dataDir);
   const file = path.join(dataDir, 'test.jsonl');
   const tasks = [
-    { load: loadSts, def: validateTask({ name: 'S', type: 'sts', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ sentence1: fc.string(), sentence2: fc.string(), score: fc.double() }) },
-    { load: loadLabelledTexts, def: validateTask({ name: 'C', type: 'clustering', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ text: fc.string(), label: fc.oneof(fc.string(), fc.integer()) }) },
-    { load: loadPairs, def: validateTask({ name: 'P', type: 'pair-classification', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ sentence1: fc.string(), sentence2: fc.string(), label: fc.constantFrom(0, 1, 2, '1', null) }) },
-    { load: loadReranking, def: validateTask({ name: 'R', type: 'reranking', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ query: fc.string(), positive: fc.array(fc.string(), { maxLength: 2 }), negative: fc.array(fc.string(), { maxLength: 2 }) }) },
+    { load: loadSts as AnyLoader, def: validateTask({ name: 'S', type: 'sts', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ sentence1: fc.string(), sentence2: fc.string(), score: fc.double() }) },
+    { load: loadLabelledTexts as AnyLoader, def: validateTask({ name: 'C', type: 'clustering', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ text: fc.string(), label: fc.oneof(fc.string(), fc.integer()) }) },
+    { load: loadPairs as AnyLoader, def: validateTask({ name: 'P', type: 'pair-classification', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ sentence1: fc.string(), sentence2: fc.string(), label: fc.constantFrom(0, 1, 2, '1', null) }) },
+    { load: loadReranking as AnyLoader, def: validateTask({ name: 'R', type: 'reranking', domain: 'g', data: dataDir, splits: ['test'] }), row: rowOf({ query: fc.string(), positive: fc.array(fc.string(), { maxLength: 2 }), negative: fc.array(fc.string(), { maxLength: 2 }) }) },
   ];
 
   it(`${RUNS} files of valid, mistyped, malformed and non-UTF-8 rows across the readers (STS, labelled texts, pairs, reranking)`, () => {
