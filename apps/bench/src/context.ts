@@ -1,5 +1,5 @@
 import { builtinMethods, loadModelEncoder, processIo, type CliIo, type EncoderLoader } from '@prunekit/cli-support';
-import type { MethodRegistry } from '@prunekit/tensor-core';
+import { checkModelFolder, type MethodRegistry } from '@prunekit/tensor-core';
 import { defaultSuiteRegistry, type SuiteRegistry } from './suites/index.js';
 
 /** What the bench commands receive; tests replace the parts they need. */
@@ -9,8 +9,12 @@ export interface BenchContext {
   suites: SuiteRegistry;
   /** the same method registry `prunekit prune` uses (built-ins plus PRUNEKIT_PLUGINS / --plugin) */
   methods: MethodRegistry;
+  /** checks a model folder before any cell runs (config, tokenizer, weight headers); throws naming the file */
+  validateModel: (dir: string) => Promise<void>;
 }
 
 export function benchContext(overrides: Partial<BenchContext> = {}): BenchContext {
-  return { io: overrides.io ?? processIo(), loadEncoder: overrides.loadEncoder ?? loadModelEncoder, suites: overrides.suites ?? defaultSuiteRegistry(), methods: overrides.methods ?? builtinMethods() };
+  // a test's fake loader reads no real folder, so the real check applies only with the real loader
+  const validateModel = overrides.validateModel ?? (overrides.loadEncoder ? async () => {} : checkModelFolder);
+  return { io: overrides.io ?? processIo(), loadEncoder: overrides.loadEncoder ?? loadModelEncoder, suites: overrides.suites ?? defaultSuiteRegistry(), methods: overrides.methods ?? builtinMethods(), validateModel };
 }

@@ -1,6 +1,7 @@
 // The process boundary: parse argv, run the command, turn any error into one line
 // `prunekit: <message>` on stderr and an exit status. main.ts only calls this.
 import { CommanderError } from 'commander';
+import { settleOutputs } from '@prunekit/tensor-core';
 import { buildProgram } from './program.js';
 import type { CliContext } from './util/context.js';
 import { CliError, errorMessage } from '@prunekit/cli-support';
@@ -15,8 +16,11 @@ export async function run(argv: readonly string[], overrides: Partial<CliContext
     const methods = overrides.methods ?? builtinMethods();
     await loadPlugins([...pluginsFromEnv(), ...pluginArgs(argv)], methods);
     await buildProgram({ ...overrides, io, methods, argv }).parseAsync(argv, { from: 'user' });
+    // outputs a command claimed: marker written, work area and lock removed
+    settleOutputs(true);
     return 0;
   } catch (e) {
+    settleOutputs(false);
     // commander has printed its own usage errors (and --help / --version output) already
     if (e instanceof CommanderError) return e.exitCode;
     io.err(`prunekit: ${errorMessage(e)}\n`);

@@ -9,14 +9,41 @@ export class DataError extends Error {
   }
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads a text file as strict UTF-8 (a BOM is dropped): a folder, an unreadable file or bytes that
+ * are not UTF-8 (named with their line) become `fail(message)`, which names the file.
+ */
+export function readTextStrict(file: string, fail: (message: string) => Error = (m) => new DataError(m)): string {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw fail(code === 'EISDIR' ? `${file}: is a folder; expected a file` : `${file}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    let line = 1;
+    for (let i = 0, start = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        strictUtf8.decode(bytes.subarray(start, i));
+      } catch {
+        break;
+      }
+      line++;
+      start = i + 1;
+    }
+    throw fail(`${file}:${line}: not valid UTF-8 text (save the file as UTF-8)`);
+  }
+}
+
 /** Reads a .jsonl file: one JSON object per non-blank line. Malformed lines fail with file:line. */
 export function readJsonl(file: string): { line: number; row: Record<string, unknown> }[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DataError(`${file}: cannot read (${(e as Error).message})`);
-  }
+  const text = readTextStrict(file);
   const out: { line: number; row: Record<string, unknown> }[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -70,12 +97,7 @@ export interface QrelsRow {
 
 /** BEIR qrels rows in file order: TSV with header `query-id corpus-id score`; errors name file:line. */
 export function readQrelsRows(file: string): QrelsRow[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new DataError(`${file}: cannot read (${(e as Error).message})`);
-  }
+  const text = readTextStrict(file);
   const lines = text.split('\n');
   const header = (lines[0] ?? '').replace(/\r$/, '').split('\t');
   if (header.length < 3 || header[0] !== 'query-id' || header[1] !== 'corpus-id' || header[2] !== 'score') {

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readTextStrict } from './io.js';
 import { z } from 'zod';
 import { DEFAULT_K_VALUES } from './metrics/retrieval.js';
 
@@ -166,12 +167,7 @@ export function validateSuite(raw: unknown, source = '<suite>'): SuiteDefinition
 }
 
 function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new TaskDefinitionError(`${file}: cannot read (${(e as Error).message})`);
-  }
+  const text = readTextStrict(file, (m) => new TaskDefinitionError(m));
   try {
     return JSON.parse(text);
   } catch (e) {

@@ -22,6 +22,21 @@ describe('triplet data', () => {
     await expect(readTriplets(f)).rejects.toThrow('positive');
   });
 
+  it('refuses empty texts, non-UTF-8 bytes (file:line) and folders; drops a UTF-8 BOM', async () => {
+    const f = path.join(tmp, 'e.jsonl');
+    fs.writeFileSync(f, '{"query":"q1","positive":"p1"}\n{"query":"  ","positive":"p2"}\n');
+    await expect(readTriplets(f)).rejects.toThrow(`${f}:2: field "query" is empty`);
+    fs.writeFileSync(f, '{"query":"q1","positive":"p1","negative":""}\n');
+    await expect(readTriplets(f)).rejects.toThrow(`${f}:1: field "negative" is empty`);
+    fs.writeFileSync(f, Buffer.concat([Buffer.from('{"query":"q1","positive":"p1"}\n{"query":"caf'), Buffer.from([0xe9]), Buffer.from('","positive":"p"}\n')]));
+    await expect(readTriplets(f)).rejects.toThrow(`${f}:2: not valid UTF-8`);
+    fs.writeFileSync(f, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"query":"q1","positive":"p1"}\r\n')]));
+    expect(await readTriplets(f)).toEqual([{ query: 'q1', positive: 'p1' }]);
+    fs.writeFileSync(f, '\n\n');
+    await expect(readTriplets(f)).rejects.toThrow(`${f}: no triplets`);
+    await expect(readTriplets(tmp)).rejects.toThrow(`${tmp}: is a folder; expected a .jsonl file`);
+  });
+
   it('BM25 ranks by term overlap with idf (hand-checked)', () => {
     const idx = new Bm25Index(['the cat sat', 'the dog barked loudly', 'a cat and a dog']);
     // "cat": docs 0 and 2 contain it; doc 0 is shorter, so it ranks first; doc 1 scores 0

@@ -169,6 +169,17 @@ export interface GradStatsOptions {
    * the folder's sentence-transformers "query" prompt (config_sentence_transformers.json), else none
    */
   queryPrompt?: string;
+  /** where warnings go (default: stderr) */
+  onWarn?: (message: string) => void;
+}
+
+/**
+ * InfoNCE contrasts each query with the other positives of its batch and the hard negatives: a batch
+ * of one triplet without a hard negative has nothing to contrast, its loss and gradient are exactly 0,
+ * and averaging it in would only shrink the statistics. Such batches are skipped (and counted).
+ */
+export function hasNegatives(batch: readonly Triplet[]): boolean {
+  return batch.length >= 2 || (batch.length === 1 && batch[0]!.negative !== undefined);
 }
 
 /** Batches of triplets in a seeded order (the same seed gives the same batches). */
@@ -219,6 +230,16 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
   const queryPrompt = options.queryPrompt ?? encoder.prompts.query ?? '';
   if (queryPrompt !== '') batches = batches.map((batch) => batch.map((t) => ({ ...t, query: queryPrompt + t.query })));
   const mine = shard ? shardBatchIndices(batches.length, shard) : batches.map((_, i) => i);
+  // batches without negatives are skipped; counted over all batches, so every shard records the same number
+  const usable = batches.map(hasNegatives);
+  const skipped = usable.filter((u) => !u).length;
+  if (skipped === batches.length) {
+    throw new Error(`no batch has negatives to contrast: ${batches.length} batch(es) of one triplet without a hard negative give a zero gradient (use a batch size of at least 2, or triplets with "negative")`);
+  }
+  if (skipped > 0 && mine.some((b) => !usable[b])) {
+    (options.onWarn ?? ((m: string) => { process.stderr.write(`prunekit: warning: ${m}\n`); }))(
+      `${skipped} of ${batches.length} batches hold one triplet without a hard negative (zero gradient) and are skipped; the statistics file records skippedBatches=${skipped}`);
+  }
   const meta: Record<string, string> = {
     format: 'prunekit-gradstats',
     label: options.label ?? '',
@@ -228,6 +249,7 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
     seed: String(seed),
     totalBatches: String(batches.length),
     numExamples: String(mine.reduce((a, b) => a + batches[b]!.length, 0)),
+    skippedBatches: String(skipped),
     loss: 'infonce-scale20',
     ...(queryPrompt === '' ? {} : { queryPrompt }),
     ...(shard ? { shardIndex: String(shard.index), shardCount: String(shard.count), params: paramsFingerprint(options.params) } : {}),
@@ -241,15 +263,18 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
       const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount', 'queryPrompt'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
-      acc.restore(saved.sumSq, saved.sum, start, batches.slice(0, start).reduce((a, b) => a + b.length, 0));
+      const doneBatches = mine.slice(0, start).filter((b) => usable[b]);
+      acc.restore(saved.sumSq, saved.sum, doneBatches.length, doneBatches.reduce((a, b) => a + batches[b]!.length, 0));
     }
     for (let k = start; k < mine.length; k++) {
-      const inputs = await tokenizeTriplets(encoder.tokenizer, batches[mine[k]!]!, encoder.maxLength);
-      let loss: number;
-      try {
-        loss = acc.add(inputs);
-      } finally {
-        disposeTripletInputs(inputs);
+      let loss = 0;
+      if (usable[mine[k]!]) {
+        const inputs = await tokenizeTriplets(encoder.tokenizer, batches[mine[k]!]!, encoder.maxLength);
+        try {
+          loss = acc.add(inputs);
+        } finally {
+          disposeTripletInputs(inputs);
+        }
       }
       // checkpoint before reporting, so a batch that finished is never lost
       if (ck && ((k + 1) % ck.every === 0 || k + 1 === mine.length)) {

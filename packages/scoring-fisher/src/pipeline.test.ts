@@ -40,6 +40,26 @@ beforeAll(async () => {
 });
 
 describe.skipIf(!tiny)('GAPrune pipeline on tiny-encoder', () => {
+  it('skips and counts batches without negatives (one triplet, no hard negative) instead of averaging in a zero gradient', async () => {
+    const params = ['encoder.layer.0.intermediate.dense.weight'];
+    // 5 triplets without negatives at batch size 2: the leftover batch holds one triplet, gradient exactly 0
+    const noNeg = finance.slice(0, 5).map(({ query, positive }) => ({ query, positive }));
+    const warnings: string[] = [];
+    const all = await computeGradStats(encoder, noNeg, { params, batchSize: 2, seed: 1, onWarn: (m) => warnings.push(m) });
+    const firstTwo = await computeGradStats(encoder, noNeg, { params, batchSize: 2, seed: 1, maxBatches: 2 });
+    expect(all.numBatches).toBe(2);
+    expect(all.meta.skippedBatches).toBe('1');
+    expect(firstTwo.meta.skippedBatches).toBe('0');
+    expect(warnings).toEqual([expect.stringMatching(/1 of 3 batches hold one triplet without a hard negative/)]);
+    expect([...all.fisher.get(params[0]!)!]).toEqual([...firstTwo.fisher.get(params[0]!)!]);
+    // a single triplet without a negative cannot give statistics at all
+    await expect(computeGradStats(encoder, noNeg.slice(0, 1), { params, batchSize: 16 })).rejects.toThrow(/no batch has negatives to contrast/);
+    // with a hard negative a batch of one does contrast
+    const one = await computeGradStats(encoder, finance.slice(0, 1), { params, batchSize: 1 });
+    expect(one.meta.skippedBatches).toBe('0');
+    expect(Math.max(...one.meanGrad.get(params[0]!)!.map(Math.abs))).toBeGreaterThan(0);
+  });
+
   it('an interrupted, resumed statistics run gives the same accumulators as an uninterrupted one', async () => {
     const params = ['encoder.layer.0.intermediate.dense.weight', 'encoder.layer.1.output.dense.weight'];
     const full = await computeGradStats(encoder, finance, { params, batchSize: 2, seed: 3 });

@@ -43,7 +43,7 @@ export function shardBatchIndices(total: number, shard: ShardSpec): number[] {
 }
 
 /** Settings that every shard of one statistics run must share (compared verbatim on merge). */
-export const SHARD_AGREEING_FIELDS = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'loss', 'shardCount', 'params'] as const;
+export const SHARD_AGREEING_FIELDS = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'skippedBatches', 'loss', 'shardCount', 'params'] as const;
 
 export interface ShardSums {
   sumSq: Map<string, Float32Array>;
@@ -112,6 +112,8 @@ export function mergeGradStatsShards(files: readonly string[]): GradStats {
   }
   const count = Number(need(first.meta, 'shardCount', first.file));
   const totalBatches = Number(need(first.meta, 'totalBatches', first.file));
+  // batches without negatives were skipped by every shard (gradstats.ts): the mean is over the others
+  const usedBatches = totalBatches - Number(first.meta.skippedBatches ?? 0);
   const owner = new Map<number, string>();
   for (const s of shards) {
     const index = Number(need(s.meta, 'shardIndex', s.file));
@@ -148,8 +150,8 @@ export function mergeGradStatsShards(files: readonly string[]): GradStats {
         g[i]! += b[i]!;
       }
     }
-    fisher.set(n, Float32Array.from(sq, (x) => x / totalBatches + FISHER_EPS));
-    meanGrad.set(n, Float32Array.from(g, (x) => x / totalBatches));
+    fisher.set(n, Float32Array.from(sq, (x) => x / usedBatches + FISHER_EPS));
+    meanGrad.set(n, Float32Array.from(g, (x) => x / usedBatches));
   }
   const numExamples = shards.reduce((a, s) => a + Number(s.meta.numExamples ?? 0), 0);
   const meta: Record<string, string> = {};
@@ -158,9 +160,9 @@ export function mergeGradStatsShards(files: readonly string[]): GradStats {
     meta[k] = v;
   }
   meta.numExamples = String(numExamples);
-  meta.numBatches = String(totalBatches);
+  meta.numBatches = String(usedBatches);
   meta.mergedShards = String(count);
-  return { fisher, meanGrad, shapes: new Map(names.map((n) => [n, first.shapes.get(n)!])), numBatches: totalBatches, meta };
+  return { fisher, meanGrad, shapes: new Map(names.map((n) => [n, first.shapes.get(n)!])), numBatches: usedBatches, meta };
 }
 
 /** The job kind of a statistics shard on the work queue. */

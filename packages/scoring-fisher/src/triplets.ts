@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readQrelsRows } from '@prunekit/benchmarks-mteb';
-import { loadJsonl, createRng, type Seed } from '@prunekit/tensor-core';
+import { PrunekitError, loadJsonl, readJsonl, createRng, type Seed } from '@prunekit/tensor-core';
 import { Bm25Index } from './bm25.js';
 
 export interface Triplet {
@@ -14,10 +14,18 @@ export interface Triplet {
   negative?: string;
 }
 
-/** Reads {query, positive, negative?} lines; errors name file:line and the field. */
+/** Reads {query, positive, negative?} lines; errors name file:line and the field (an empty text is an error: it embeds to nothing). */
 export async function readTriplets(file: string): Promise<Triplet[]> {
-  const rows = await loadJsonl(file, { fields: { query: 'string', positive: 'string' }, optional: { negative: 'string' } });
-  return rows.map((r) => (r.negative === undefined ? { query: r.query, positive: r.positive } : { query: r.query, positive: r.positive, negative: r.negative }));
+  const out: Triplet[] = [];
+  for await (const { line, record: r } of readJsonl(file, { fields: { query: 'string', positive: 'string' }, optional: { negative: 'string' } })) {
+    for (const field of ['query', 'positive', 'negative'] as const) {
+      const v = r[field];
+      if (typeof v === 'string' && v.trim() === '') throw new PrunekitError(`${file}:${line}`, `field "${field}" is empty; expected text`);
+    }
+    out.push(typeof r.negative !== 'string' ? { query: r.query, positive: r.positive } : { query: r.query, positive: r.positive, negative: r.negative });
+  }
+  if (out.length === 0) throw new PrunekitError(file, 'no triplets (expected one {"query", "positive", "negative"?} object per line)');
+  return out;
 }
 
 /** Order-sensitive sha256 of the triplets (for manifests and resume checks). */

@@ -3,7 +3,12 @@ export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js'
 
 export { SafetensorsFile, SafetensorsError, readSafetensors, writeSafetensors, toFloat32, toInt32 } from './io/safetensors.js';
 export type { DType, HostTensor, HostData, TensorEntry } from './io/safetensors.js';
-export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './io/atomic.js';
+export { writeFileAtomic, writeJsonAtomic, writeDirAtomic, faultPoint } from './io/atomic.js';
+export { PrunekitError, OutputError } from './io/errors.js';
+export { mkdirBounded } from './io/fsutil.js';
+export { readTextFile, decodeUtf8 } from './io/text.js';
+export { claimOutput, withOutput, settleOutputs, outputKindOf, workAreaOf, OUTPUT_MARKER, ARTIFACT_MANIFEST, ARTIFACT_FORMAT } from './io/output.js';
+export type { OutputKind, OutputClaim, ClaimOutputOptions } from './io/output.js';
 
 export { readConfig, parseConfig, supportedArchitectures, ConfigError, ARCHITECTURES, architectureOf } from './model/config.js';
 export type { EncoderConfig, LayerShape, ModelType, HeadType, Activation, Architecture, ArchitectureFamily, DecoderFields, RopeConfig } from './model/config.js';
@@ -17,10 +22,11 @@ export type { MatrixKind, LayerNames } from './model/names.js';
 export { pool, readPoolingConfig } from './model/pooling.js';
 export type { PoolingMode, PoolingConfig } from './model/pooling.js';
 export { modelFingerprint } from './model/fingerprint.js';
+export { checkModelFolder } from './model/check.js';
 
 export { prunableParameters, parsePolicy, ATTENTION_AND_MLP, MLP_ONLY, DEFAULT_POLICY } from './prune/policy.js';
 export type { PrunablePolicy, PrunableParam } from './prune/policy.js';
-export { MaskSet } from './prune/maskset.js';
+export { MaskSet, readMaskManifest } from './prune/maskset.js';
 export type { MaskStats, MatrixMaskStats, MaskManifest } from './prune/maskset.js';
 export { maskedView, overrideView } from './prune/views.js';
 

@@ -7,6 +7,7 @@ import { memoryIo } from '@prunekit/cli-support';
 import { fakeLoader, listFiles, writeSyntheticTasks } from '../../../cli/src/test-support/synthetic.js';
 import { buildBenchProgram } from '../program.js';
 import { run } from '../run.js';
+import { checkModelFolder } from '@prunekit/tensor-core';
 import { SuiteRegistry, evalKind } from '../suites/index.js';
 import type { SuiteKind } from '../suites/index.js';
 
@@ -118,6 +119,67 @@ describe('prunekit-bench run options and errors', () => {
     expect(fs.existsSync(path.join(syn.root, 'o'))).toBe(false);
   });
 
+  it('refuses the same model twice (also through another path) before running anything', async () => {
+    const syn = writeSyntheticTasks();
+    const [m] = modelDirs(syn.root, 'm');
+    const io = memoryIo();
+    const loader = fakeLoader();
+    const out = path.join(syn.root, 'dup');
+    expect(await run(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', `${m},${m}/../m`, '--data-root', syn.dataRoot, '--out', out], { io, loadEncoder: loader })).toBe(1);
+    expect(io.stderr).toBe(`prunekit-bench: --models names the same model twice (${m} and ${m}/../m); each model runs once\n`);
+    expect(loader.loaded).toHaveLength(0);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('checks every model up front: a broken folder listed last is reported before any cell runs', async () => {
+    const syn = writeSyntheticTasks();
+    const [good, broken] = modelDirs(syn.root, 'good', 'broken');
+    const io = memoryIo();
+    const loader = fakeLoader();
+    const validateModel = (d: string): Promise<void> => (path.basename(d) === 'good' ? Promise.resolve() : checkModelFolder(d));
+    const out = path.join(syn.root, 'upfront');
+    expect(await run(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', `${good},${broken}`, '--data-root', syn.dataRoot, '--out', out], { io, loadEncoder: loader, validateModel })).toBe(1);
+    expect(io.stderr).toMatch(new RegExp(`^prunekit-bench: --models ${broken}: ${broken}/config\\.json: required field "\\w+" is missing`));
+    expect(loader.loaded).toHaveLength(0);
+  });
+
+  it('a model that fails to load mid-run is a failed cell; the others run and the report is written', async () => {
+    const syn = writeSyntheticTasks();
+    const models = modelDirs(syn.root, 'a', 'b');
+    const inner = fakeLoader();
+    const loader = Object.assign((dir: string, o: { batchSize: number; name?: string; warn: (l: string) => void }) =>
+      (path.basename(dir) === 'a' ? Promise.reject(new Error(`${dir}/model.safetensors: truncated`)) : inner(dir, o)), { loaded: inner.loaded });
+    const out = path.join(syn.root, 'midrun');
+    const io = memoryIo();
+    expect(await run(['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', models.join(','), '--data-root', syn.dataRoot, '--out', out], { io, loadEncoder: loader })).toBe(1);
+    const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`- a / (model): ${models[0]}/model.safetensors: truncated`);
+    expect(md).toMatch(/^\| b \| b-v1 \| 6 \|/m);
+    expect(fs.existsSync(path.join(out, 'report.html'))).toBe(true);
+  });
+
+  it('a rerun into the same --out resumes: finished cells are reused, none is duplicated; another folder is refused', async () => {
+    const syn = writeSyntheticTasks();
+    const [m] = modelDirs(syn.root, 'm');
+    const out = path.join(syn.root, 'again');
+    const args = ['run', '--suite', 'toy', '--tasks-dir', syn.tasksDir, '--models', m!, '--data-root', syn.dataRoot, '--out', out];
+    expect(await run(args, { io: memoryIo(), loadEncoder: fakeLoader() })).toBe(0);
+    const first = listFiles(out).filter((f) => f.startsWith('results/')).sort();
+    const stamp = fs.statSync(path.join(out, 'results', 'm', 'm-v1', 'ToySTS.json')).mtimeMs;
+    const io = memoryIo();
+    expect(await run(args, { io, loadEncoder: fakeLoader() })).toBe(0);
+    expect(listFiles(out).filter((f) => f.startsWith('results/')).sort()).toEqual(first);
+    expect(fs.statSync(path.join(out, 'results', 'm', 'm-v1', 'ToySTS.json')).mtimeMs).toBe(stamp);
+    expect(io.stdout).toMatch(/6 results, 1 models/);
+    const mine = path.join(syn.root, 'mine');
+    fs.mkdirSync(mine);
+    fs.writeFileSync(path.join(mine, 'thesis.tex'), 'x');
+    const io2 = memoryIo();
+    expect(await run([...args.slice(0, -1), mine], { io: io2, loadEncoder: fakeLoader() })).toBe(1);
+    expect(io2.stderr).toBe(`prunekit-bench: ${mine}: --out is a non-empty folder prunekit did not write; refusing to replace it (choose an empty or new path, or add --force)\n`);
+    expect(fs.readdirSync(mine)).toEqual(['thesis.tex']);
+  });
+
   it('report: bad file name or empty results are errors', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-bench-'));
     const io = memoryIo();
@@ -148,9 +210,10 @@ describe('suite registry', () => {
     const [model] = modelDirs(syn.root, 'm');
     const io2 = memoryIo();
     const args = ['--tasks-dir', syn.tasksDir, '--models', model!, '--data-root', syn.dataRoot, '--out', path.join(syn.root, 'demo')];
-    expect(await run(['run', '--suite', 'toy', ...args], { io: io2, suites })).toBe(1);
+    // the demo suite loads nothing: its stand-in model folders skip the up-front model check
+    expect(await run(['run', '--suite', 'toy', ...args], { io: io2, suites, validateModel: () => Promise.resolve() })).toBe(1);
     expect(io2.stderr).toBe('prunekit-bench: suite "toy" is offered by several kinds (eval:toy, demo:toy); name one of them\n');
-    expect(await run(['run', '--suite', 'demo:toy', ...args], { io: io2, suites })).toBe(0);
+    expect(await run(['run', '--suite', 'demo:toy', ...args], { io: io2, suites, validateModel: () => Promise.resolve() })).toBe(0);
     expect(seen).toEqual([model]);
     expect(fs.readFileSync(path.join(syn.root, 'demo', 'report.md'), 'utf8')).toContain('- demo ran');
     expect(() => new SuiteRegistry().register(evalKind).register(evalKind)).toThrow('suite kind "eval" is registered twice');

@@ -3,9 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { aggregateTable, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
+import { claimOutput } from '@prunekit/tensor-core';
+import { aggregateTable, readResults, resultFilePath, writeTaskResult } from '@prunekit/benchmarks-mteb';
 import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli-support';
 import type { BenchContext } from '../context.js';
+import type { BenchOutcome, BenchSuite } from '../suites/index.js';
 import { writeHtmlReport, writeMarkdownReport } from '../report.js';
 import { runSuiteOnQueue } from '../queue.js';
 import type { BenchRunContext } from '../suites/types.js';
@@ -20,6 +22,7 @@ interface RunOptions {
   batchSize: number;
   tasksDir?: string[];
   title?: string;
+  force?: boolean;
   queue?: string;
   queueName: string;
   attempts: number;
@@ -40,6 +43,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--tasks-dir <dir>', 'also read task files (and suites/) from this folder; repeatable', collect)
     .option('--title <text>', 'report title')
+    .option('--force', 'write into --out even when it is not an earlier prunekit output of this kind')
     .option('--queue <url>', 'run the cells as jobs on a BullMQ queue at redis://HOST:PORT[/DB]; `prunekit-bench worker` processes run them (same --out and model paths on a shared filesystem)')
     .option('--queue-name <name>', 'queue name in Redis', 'prunekit')
     .option('--attempts <n>', 'with --queue: tries per cell (retries back off exponentially from 2 s)', positiveInt('--attempts'), 3)
@@ -50,7 +54,23 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       checkDataRoot(opts.dataRoot);
       if (opts.models.length === 0) throw new CliError('--models: give at least one model folder');
       const models = opts.models.map((m) => checkModelDir(m, '--models'));
+      const seen = new Map<string, string>();
+      for (const [i, m] of models.entries()) {
+        const real = fs.realpathSync(m);
+        const twin = seen.get(real);
+        if (twin !== undefined) throw new CliError(`--models names the same model twice (${twin} and ${opts.models[i]}); each model runs once`);
+        seen.set(real, opts.models[i]!);
+      }
+      // every model is checked before any cell runs: a broken folder is found at once, not after hours
+      for (const [i, m] of models.entries()) {
+        try {
+          await ctx.validateModel(m);
+        } catch (e) {
+          throw new CliError(`--models ${opts.models[i]}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
       const out = path.resolve(opts.out);
+      claimOutput({ out, kind: 'bench-results', inputs: models, force: opts.force });
       const t0 = performance.now();
       const runCtx: BenchRunContext = {
         io,
@@ -66,7 +86,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       };
       const outcome = opts.queue
         ? await runSuiteOnQueue(io, suite, runCtx, { url: opts.queue, name: opts.queueName, json: opts.json ?? false, attempts: opts.attempts, backoffMs: 2000 })
-        : await suite.run(runCtx);
+        : await runSuite(suite, runCtx);
       const wallTime = (performance.now() - t0) / 1000;
       // eval-based kinds write results as they go; the training kinds (smp, finegates) return theirs
       // (averaged over seeds): every result lands in <out>/results so `report` can redraw them
@@ -94,4 +114,20 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       }
       if (outcome.failures.length > 0) throw new CliError(`${outcome.failures.length} task runs failed (${outcome.failures.map((f) => `${f.model}/${f.task}`).join(', ')}); see report.md`);
     });
+}
+
+/**
+ * Runs the suite; a failure that escapes it (e.g. a model that fails to load mid-run) is recorded as
+ * a failed cell and the results written so far are kept, so the report is still written.
+ */
+async function runSuite(suite: BenchSuite, ctx: BenchRunContext): Promise<BenchOutcome> {
+  try {
+    return await suite.run(ctx);
+  } catch (e) {
+    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    ctx.io.err(`prunekit-bench: suite ${suite.name} stopped: ${message}\n`);
+    const results = readResults(ctx.resultsDir);
+    const models = [...new Map(results.map((r) => [`${r.model_name}\0${r.model_revision}`, { path: '', name: r.model_name, fingerprint: r.model_revision, wallTime: 0 }])).values()];
+    return { results, models, failures: [{ model: '(suite)', task: suite.name, error: message }], notes: [`the suite stopped early: ${message}; the results below are the cells finished before it`] };
+  }
 }

@@ -2,6 +2,7 @@
 // embedding cache (so an interrupted run resumes without re-encoding), a summary table.
 import path from 'node:path';
 import type { Command } from 'commander';
+import { claimOutput } from '@prunekit/tensor-core';
 import { aggregateTable, resultFilePath } from '@prunekit/benchmarks-mteb';
 import type { CliContext } from '../util/context.js';
 import { CliError, collect, collectList, positiveInt } from '@prunekit/cli-support';
@@ -21,6 +22,7 @@ interface EvalOptions {
   batchSize: number;
   name?: string;
   keepGoing?: boolean;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -42,12 +44,14 @@ export function registerEval(program: Command, ctx: CliContext): void {
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--name <name>', 'model name in results (default: the folder name)')
     .option('--keep-going', 'run the remaining tasks after one fails (exit status is still non-zero)')
+    .option('--force', 'write into --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print the results as JSON on stdout (progress and warnings stay on stderr)')
     .action(async (opts: EvalOptions) => {
       const { io } = ctx;
       const tasks = selectTasks(taskRegistry(opts.tasksDir), { ...(opts.tasks ? { tasks: opts.tasks } : {}), ...(opts.suite !== undefined ? { suite: opts.suite } : {}) });
       checkDataRoot(opts.dataRoot);
       const out = path.resolve(opts.out);
+      claimOutput({ out, kind: 'eval-results', inputs: [opts.model], force: opts.force });
       const cacheDir = opts.cache === false ? undefined : path.resolve(opts.cache ?? path.join(out, '.cache', 'embeddings'));
       const encoder = await ctx.loadEncoder(opts.model, { batchSize: opts.batchSize, ...(opts.name ? { name: opts.name } : {}), warn: (l) => { io.err(`${l}\n`); } });
       try {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  MaskSet, MethodOptionError, SentenceEncoder, initBackend, methodHelp, modelFingerprint, optionSpecs, parseMethodOptions, readManifest, writeArtifact,
+  MaskSet, MethodOptionError, claimOutput, SentenceEncoder, initBackend, methodHelp, modelFingerprint, optionSpecs, parseMethodOptions, readManifest, writeArtifact,
   type MethodDefinition, type MethodRegistry, type OptionSpec,
 } from '@prunekit/tensor-core';
 import {
@@ -40,9 +40,10 @@ interface PipelineFlags {
   teacher?: string;
   workDir?: string;
   plugin?: string[];
+  force?: boolean;
   json?: boolean;
 }
-const PIPELINE_KEYS = new Set(['model', 'out', 'method', 'domain', 'general', 'domainStats', 'generalStats', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help', 'keep']);
+const PIPELINE_KEYS = new Set(['force', 'model', 'out', 'method', 'domain', 'general', 'domainStats', 'generalStats', 'dataRoot', 'task', 'teacher', 'workDir', 'plugin', 'json', 'help', 'keep']);
 
 /** One flag per option key across all methods; the same key must be a flag or take a value in every method. */
 function methodFlags(methods: readonly MethodDefinition[]): Map<string, { spec: OptionSpec; methods: string[] }> {
@@ -99,6 +100,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--teacher <dir>', 'dense teacher model folder for distillation (SMP methods; e.g. a --method full-ft-mlm output)')
     .option('--work-dir <dir>', 'checkpoints and statistics (default <out>.work, removed after success; a given folder is kept); rerun to resume')
     .option('--plugin <module>', 'load methods from a plugin module (repeatable; also PRUNEKIT_PLUGINS)', collect)
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print the result as JSON on stdout');
   for (const { spec, methods } of flags.values()) {
     const scope = methods.length === registry.list().length ? '' : ` [${methods.join(', ')}]`;
@@ -127,6 +129,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
       throw new CliError(e instanceof MethodOptionError ? e.message : String(e));
     }
     existingDir('--model', o.model);
+    const claim = claimOutput({ out: o.out, kind: 'model', inputs: [o.model, o.domain, o.general, o.domainStats, o.generalStats, o.teacher].filter((x): x is string => x !== undefined), force: o.force });
     if (typeof options.structure === 'string') {
       await pruneStructuredCommand(ctx, def.name as ScoringMethod, options as unknown as StructuredFlags, o);
       return;
@@ -151,7 +154,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     } catch (e) {
       throw new CliError(e instanceof Error ? e.message : String(e));
     }
-    const workDir = o.workDir ?? `${path.resolve(o.out)}.work`;
+    const workDir = o.workDir ?? claim.workDir;
     await initBackend({ warn: (l) => { ctx.io.err(`${l}\n`); } });
     const progress = stageProgress(ctx.io, def.name);
     try {
@@ -168,7 +171,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
         });
         progress.update('saving', 1, 1);
         progress.stop();
-        if (!o.workDir) fs.rmSync(workDir, { recursive: true, force: true });
+        // the claimed work area is removed by settleOutputs once the command succeeded
         if (o.json) {
           printJson(ctx.io, { out: path.resolve(o.out), method: def.name, kind: manifest.kind, sparsity: manifest.sparsity?.total ?? null, parameters: manifest.parameters, metrics: manifest.metrics, options });
         } else {
@@ -192,9 +195,11 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--lr <x>', 'learning rate', (v) => Number(v), 2e-5)
     .option('--batch-size <n>', 'triplets per step', positiveInt('--batch-size'), 16)
     .option('--seed <n>', 'seed', (v) => Number(v), 0)
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print the losses as JSON on stdout')
-    .action(async (o: { model: string; domain: string; out: string; steps: number; lr: number; batchSize: number; seed: number; json?: boolean }) => {
+    .action(async (o: { model: string; domain: string; out: string; steps: number; lr: number; batchSize: number; seed: number; force?: boolean; json?: boolean }) => {
       existingDir('--model', o.model);
+      claimOutput({ out: o.out, kind: 'model', inputs: [o.model, o.domain], force: o.force });
       let manifest;
       try {
         manifest = readManifest(o.model);

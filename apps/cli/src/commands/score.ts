@@ -4,10 +4,9 @@
 // `prunekit score merge` adds shard files into the statistics of the whole set, and
 // `--queue redis://... --shards n` runs the shards as jobs for `prunekit-bench worker` processes
 // and merges them.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SentenceEncoder, WorkQueue, initBackend, jobIdOf, parsePolicy, prunableParameters } from '@prunekit/tensor-core';
+import { SentenceEncoder, WorkQueue, claimOutput, initBackend, jobIdOf, parsePolicy, prunableParameters } from '@prunekit/tensor-core';
 import {
   SCORE_SHARD_JOB, computeGradStats, computeGradStatsShard, mergeGradStatsShards, parseShard, readTriplets, saveGradStats, writeShardFile,
   type ScoreShardJob,
@@ -31,6 +30,7 @@ interface ScoreFlags {
   queue?: string;
   queueName: string;
   shards?: number;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -60,10 +60,12 @@ export function registerScore(program: Command, ctx: CliContext): void {
     .option('--queue <url>', 'run the statistics as --shards jobs on a BullMQ queue at redis://HOST:PORT[/DB] (workers: `prunekit-bench worker`), then merge them into --out')
     .option('--queue-name <name>', 'queue name in Redis', 'prunekit')
     .option('--shards <n>', 'with --queue: number of shards', positiveInt('--shards'))
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print a summary as JSON on stdout')
     .action(async (o: ScoreFlags) => {
       for (const [flag, v] of [['--model', o.model], ['--data', o.data], ['--out', o.out]] as const) if (!v) throw new CliError(`score: ${flag} is required`);
       existingDir('--model', o.model);
+      const claim = claimOutput({ out: o.out, kind: 'statistics', inputs: [o.model, o.data], force: o.force });
       if (o.shard && o.queue) throw new CliError('--shard and --queue exclude each other (--queue runs every shard as a job)');
       if (o.queue && o.shards === undefined) throw new CliError('--queue needs --shards N (how many jobs to split the statistics into)');
       if (o.shards !== undefined && !o.queue) throw new CliError('--shards goes with --queue (for one shard on this machine use --shard i/n)');
@@ -87,14 +89,13 @@ export function registerScore(program: Command, ctx: CliContext): void {
         const params = prunableParameters(enc.model, parsePolicy(o.targets)).map((p) => p.name);
         const common = {
           params, batchSize: o.batchSize, seed: o.seed, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}),
-          checkpoint: { file: `${o.out}.partial`, every: 10 }, label: path.basename(o.data),
+          checkpoint: { file: path.join(claim.workDir, 'statistics.partial'), every: 10 }, label: path.basename(o.data),
           onBatch: (d: number, t: number, loss: number) => { progress.update('statistics', d, t, `loss ${loss.toFixed(4)}`); },
         };
         if (shard) {
           const sums = await computeGradStatsShard(enc, triplets, { ...common, shard });
           progress.stop();
           writeShardFile(o.out, sums);
-          fs.rmSync(`${o.out}.partial`, { force: true });
           const summary = { out: path.resolve(o.out), shard: `${shard.index + 1}/${shard.count}`, matrices: params.length, batches: Number(sums.meta.batchesDone), totalBatches: Number(sums.meta.totalBatches), meta: sums.meta };
           if (o.json) printJson(ctx.io, summary);
           else ctx.io.out(`shard ${summary.shard}: gradient sums of ${params.length} matrices over ${summary.batches} of ${summary.totalBatches} batches written to ${o.out}\n`);
@@ -103,7 +104,6 @@ export function registerScore(program: Command, ctx: CliContext): void {
         const stats = await computeGradStats(enc, triplets, common);
         progress.stop();
         saveGradStats(stats, o.out);
-        fs.rmSync(`${o.out}.partial`, { force: true });
         const summary = { out: path.resolve(o.out), matrices: params.length, batches: stats.numBatches, meta: stats.meta };
         if (o.json) printJson(ctx.io, summary);
         else ctx.io.out(`gradient statistics of ${params.length} matrices over ${stats.numBatches} batches written to ${o.out}\n`);
@@ -118,8 +118,10 @@ export function registerScore(program: Command, ctx: CliContext): void {
     .description('add statistics shards (`prunekit score --shard i/n`) into the statistics of the whole data set')
     .argument('<shards...>', 'shard files, one per shard, in any order')
     .requiredOption('--out <file>', 'merged statistics file (.safetensors), as `prunekit score` writes')
+    .option('--force', 'replace --out even when it is not an earlier prunekit output of this kind')
     .option('--json', 'print a summary as JSON on stdout')
-    .action((files: string[], o: { out: string; json?: boolean }) => {
+    .action((files: string[], o: { out: string; force?: boolean; json?: boolean }) => {
+      claimOutput({ out: o.out, kind: 'statistics', inputs: files, force: o.force });
       let stats;
       try {
         stats = mergeGradStatsShards(files);

@@ -2,14 +2,33 @@
 // leaves a half-written model or results file. The same pattern for whole folders.
 import fs from 'node:fs';
 import path from 'node:path';
+import { mkdirBounded } from './fsutil.js';
+import { claimedTempPath } from './output.js';
 
-function tempName(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+// Temporary paths live in the target's claimed work area (see claimOutput) when it has one, so a
+// killed run leaves nothing beside the output that the next run would not clean up.
+function tempName(target: string, suffix = 'tmp'): string {
+  return claimedTempPath(target, suffix) ?? path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}`);
+}
+
+const faultHits = new Map<string, number>();
+
+/**
+ * Test hook for the kill tests: `PRUNEKIT_KILL_AT=<point>` (or `<point>#<n>`, the n-th time it is
+ * reached) makes the process SIGKILL itself there, e.g. between moving the old output aside and
+ * renaming the new one into place.
+ */
+export function faultPoint(point: string): void {
+  const at = process.env.PRUNEKIT_KILL_AT;
+  if (!at?.startsWith(point)) return;
+  const hit = (faultHits.get(point) ?? 0) + 1;
+  faultHits.set(point, hit);
+  if (at === point || at === `${point}#${hit}`) process.kill(process.pid, 'SIGKILL');
 }
 
 /** Writes a file through `write(fd)` (or a string/bytes) atomically. */
 export function writeFileAtomic(target: string, content: string | Uint8Array | ((fd: number) => void)): void {
-  fs.mkdirSync(path.dirname(target), { recursive: true });
+  mkdirBounded(path.dirname(target));
   const tmp = tempName(target);
   const fd = fs.openSync(tmp, 'w');
   try {
@@ -22,6 +41,7 @@ export function writeFileAtomic(target: string, content: string | Uint8Array | (
     throw err;
   }
   fs.closeSync(fd);
+  faultPoint('file-before-rename');
   fs.renameSync(tmp, target);
 }
 
@@ -36,7 +56,7 @@ export function writeJsonAtomic(target: string, value: unknown): void {
  */
 export async function writeDirAtomic(target: string, build: (dir: string) => Promise<void> | void): Promise<void> {
   const parent = path.dirname(path.resolve(target));
-  fs.mkdirSync(parent, { recursive: true });
+  mkdirBounded(parent);
   const tmp = tempName(target);
   fs.mkdirSync(tmp);
   try {
@@ -45,11 +65,14 @@ export async function writeDirAtomic(target: string, build: (dir: string) => Pro
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+  faultPoint('dir-built');
   let old: string | null = null;
   if (fs.existsSync(target)) {
-    old = `${tmp}.old`;
+    old = claimedTempPath(target, 'old') ?? `${tmp}.old`;
     fs.renameSync(target, old);
   }
+  faultPoint('dir-moved-aside');
   fs.renameSync(tmp, target);
+  faultPoint('dir-swapped');
   if (old) fs.rmSync(old, { recursive: true, force: true });
 }

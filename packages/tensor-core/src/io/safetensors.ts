@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic.js';
+import { PrunekitError } from './errors.js';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U64' | 'U32' | 'U16' | 'U8' | 'BOOL';
 
@@ -30,9 +31,9 @@ export interface TensorEntry {
   byteLength: number;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends PrunekitError {
   constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
+    super(file, detail);
     this.name = 'SafetensorsError';
   }
 }

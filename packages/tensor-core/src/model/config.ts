@@ -21,6 +21,8 @@
 // prune_heads produced; transformers 5 no longer builds such models itself).
 import fs from 'node:fs';
 import path from 'node:path';
+import { PrunekitError } from '../io/errors.js';
+import { readTextFile } from '../io/text.js';
 
 export type ModelType = 'bert' | 'roberta' | 'xlm-roberta' | 'qwen3' | 'llama' | 'mistral';
 /** base: the bare model; mlm: masked-LM head; lm: causal-LM head; cls: sequence classification */
@@ -117,9 +119,9 @@ export interface EncoderConfig {
   raw: Record<string, unknown>;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends PrunekitError {
   constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
+    super(file, detail);
     this.name = 'ConfigError';
   }
 }
@@ -187,10 +189,12 @@ export function supportedArchitectures(): string[] {
 export function readConfig(dir: string): EncoderConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new ConfigError(file, 'missing: a Hugging Face model folder needs config.json');
+  if (fs.statSync(file).isDirectory()) throw new ConfigError(file, 'is a folder; expected the JSON file config.json');
   let raw: unknown;
   try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+    raw = JSON.parse(readTextFile(file));
   } catch (err) {
+    if (err instanceof PrunekitError) throw err;
     throw new ConfigError(file, `not valid JSON (${(err as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, 'must be a JSON object');

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer } from '../tokenizer/index.js';
-import { loadModel } from './load.js';
+import { loadModel, ModelFolderError } from './load.js';
+import { readConfig } from './config.js';
 import type { EncoderModel, WeightView } from './model.js';
 import { pool, readPoolingConfig, type PoolingConfig } from './pooling.js';
 import { l2Normalize } from '../train/losses.js';
@@ -76,8 +77,12 @@ export class SentenceEncoder {
 
   /** Loads a HF / sentence-transformers model folder. */
   static async load(dir: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
+    // the model folder and config.json first: an empty folder is reported as "config.json missing"
+    if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ModelFolderError(dir, 'not a folder');
+    readConfig(dir);
     const tokenizer = await Tokenizer.fromPretrained(dir);
     const model = loadModel(dir, { encoderOnly: true });
+    checkVocab(tokenizer, model, dir);
     const pooling = options.pooling ?? readPoolingConfig(dir, { mode: architectureOf(model.config).defaultPooling, normalize: false });
     let maxLength = options.maxLength ?? tokenizer.modelMaxLength;
     const stConfig = path.join(dir, 'sentence_bert_config.json');
@@ -175,5 +180,13 @@ export class SentenceEncoder {
 
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+/** A tokenizer whose ids run past the embedding rows would fail deep inside a gather: say so at load time. */
+function checkVocab(tokenizer: Tokenizer, model: EncoderModel, dir: string): void {
+  if (tokenizer.vocabSize > model.config.vocabSize) {
+    model.dispose();
+    throw new ModelFolderError(dir, `the tokenizer has ${tokenizer.vocabSize} tokens but the word embeddings have ${model.config.vocabSize} rows (config.json vocab_size); the tokenizer does not belong to these weights`);
   }
 }

@@ -7,10 +7,11 @@ import { writeDirAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { headQkDims, headVDims, readConfig, RESIDUAL_READERS, type EncoderConfig } from './config.js';
 import { EncoderModel } from './model.js';
 import { decoderNames, detectPrefix, embeddingNames, headNames, layerNames, poolerNames } from './names.js';
+import { PrunekitError } from '../io/errors.js';
 
-export class ModelFolderError extends Error {
+export class ModelFolderError extends PrunekitError {
   constructor(file: string, detail: string) {
-    super(`${file}: ${detail}`);
+    super(file, detail);
     this.name = 'ModelFolderError';
   }
 }
@@ -60,6 +61,8 @@ export function loadModel(dir: string, options: LoadOptions = {}): EncoderModel 
   const files = weightFiles(dir);
   const params = new Map<string, tf.Tensor>();
   const sources = new Map<string, string>();
+  // tensors of a dtype prunekit does not read as weights: named in the error if one turns out to be needed
+  const skipped = new Map<string, string>();
   try {
     for (const file of files) {
       const st = SafetensorsFile.open(file);
@@ -67,7 +70,10 @@ export function loadModel(dir: string, options: LoadOptions = {}): EncoderModel 
         for (const name of st.names()) {
           const e = st.entry(name);
           const isIndex = name.endsWith('.input_index') && ['I32', 'I64'].includes(e.dtype);
-          if (!isIndex && !['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) continue; // e.g. int64 position_ids buffers
+          if (!isIndex && !['F32', 'F16', 'BF16', 'F64'].includes(e.dtype)) {
+            skipped.set(name, `${e.dtype} in ${file}`); // e.g. int64 position_ids buffers
+            continue;
+          }
           if (params.has(name)) throw new ModelFolderError(file, `tensor "${name}" also appears in ${sources.get(name)}`);
           // compacted linears' residual feature indices (prunekit_layers input_features) stay int32
           params.set(name, isIndex ? tf.tensor(toInt32(st.read(name), name), e.shape, 'int32') : tf.tensor(st.readFloat32(name), e.shape, 'float32'));
@@ -84,7 +90,7 @@ export function loadModel(dir: string, options: LoadOptions = {}): EncoderModel 
         : 'no embeddings.word_embeddings.weight tensor (with or without a bert./roberta. prefix): not a BERT-family checkpoint');
     }
     const effective = options.encoderOnly ? { ...config, head: 'base' as const } : config;
-    validateShapes(effective, params, prefix, files[0]!);
+    validateShapes(effective, params, prefix, files[0]!, skipped);
     return new EncoderModel(effective, params, prefix);
   } catch (err) {
     for (const t of params.values()) t.dispose();
@@ -92,9 +98,11 @@ export function loadModel(dir: string, options: LoadOptions = {}): EncoderModel 
   }
 }
 
-function validateShapes(cfg: EncoderConfig, params: Map<string, tf.Tensor>, prefix: string, file: string): void {
+function validateShapes(cfg: EncoderConfig, params: Map<string, tf.Tensor>, prefix: string, file: string, skipped: ReadonlyMap<string, string> = new Map()): void {
   const expect = (name: string, shape: number[]): void => {
     const t = params.get(name);
+    const other = skipped.get(name);
+    if (!t && other) throw new ModelFolderError(file, `tensor "${name}" has unsupported dtype ${other}; prunekit reads weights stored as F32, F16, BF16 or F64`);
     if (!t) throw new ModelFolderError(file, `missing tensor "${name}" (expected shape [${shape.join(', ')}])`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new ModelFolderError(file, `tensor "${name}" has shape [${t.shape.join(', ')}]; config.json implies [${shape.join(', ')}]`);

@@ -7,6 +7,8 @@ import { SafetensorsFile, writeSafetensors, type HostTensor } from '../io/safete
 import { writeJsonAtomic } from '../io/atomic.js';
 import type { EncoderModel, WeightView } from '../model/model.js';
 import { maskedView } from './views.js';
+import { PrunekitError } from '../io/errors.js';
+import { readTextFile } from '../io/text.js';
 
 export interface MatrixMaskStats {
   name: string;
@@ -107,7 +109,7 @@ export class MaskSet {
     try {
       for (const name of st.names()) {
         const t = st.read(name);
-        if (!['BOOL', 'U8', 'I8'].includes(t.dtype) && !t.dtype.startsWith('F')) throw new Error(`${file}: mask "${name}" has dtype ${t.dtype}; expected BOOL or U8`);
+        if (!['BOOL', 'U8', 'I8'].includes(t.dtype) && !t.dtype.startsWith('F')) throw new PrunekitError(file, `mask "${name}" has dtype ${t.dtype}; expected BOOL or U8`);
         const data = new Uint8Array(t.data.length);
         for (let i = 0; i < data.length; i++) data[i] = Number((t.data as ArrayLike<number>)[i]) !== 0 ? 1 : 0;
         masks.set(name, t.shape, data);
@@ -116,9 +118,24 @@ export class MaskSet {
       st.close();
     }
     const mf = manifestPath(file);
-    const manifest = fs.existsSync(mf) ? (JSON.parse(fs.readFileSync(mf, 'utf8')) as MaskManifest) : null;
-    return { masks, manifest };
+    return { masks, manifest: fs.existsSync(mf) ? readMaskManifest(mf) : null };
   }
+}
+
+/** Reads masks.json; anything but a JSON object of format "prunekit-masks" is a PrunekitError naming the file and field. */
+export function readMaskManifest(file: string): MaskManifest {
+  let v: unknown;
+  try {
+    v = JSON.parse(readTextFile(file));
+  } catch (err) {
+    if (err instanceof PrunekitError) throw err;
+    throw new PrunekitError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new PrunekitError(file, 'expected a JSON object (the masks manifest)');
+  const m = v as Record<string, unknown>;
+  if (m.format !== 'prunekit-masks') throw new PrunekitError(file, `field "format" is ${JSON.stringify(m.format)}; expected "prunekit-masks"`);
+  if (typeof m.method !== 'string') throw new PrunekitError(file, `field "method" is ${JSON.stringify(m.method)}; expected a string`);
+  return m as unknown as MaskManifest;
 }
 
 function manifestPath(file: string): string {

@@ -7,6 +7,8 @@
 // Rust `tokenizers` core then gives the same ids as `AutoTokenizer`.
 import fs from 'node:fs';
 import path from 'node:path';
+import { PrunekitError } from '../io/errors.js';
+import { readTextFile } from '../io/text.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
@@ -49,17 +51,17 @@ function isObject(v: unknown): v is JsonObject {
 function readJson(file: string, expected: string): JsonObject {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readTextFile(file);
   } catch (e) {
-    throw new Error(`${file}: cannot read it (${(e as Error).message}); expected ${expected}`);
+    throw new PrunekitError(file, `${(e as Error).message.slice(file.length + 2)}; expected ${expected}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message}); expected ${expected}`);
+    throw new PrunekitError(file, `not valid JSON (${(e as Error).message}); expected ${expected}`);
   }
-  if (!isObject(parsed)) throw new Error(`${file}: the top level is not a JSON object; expected ${expected}`);
+  if (!isObject(parsed)) throw new PrunekitError(file, `the top level is not a JSON object; expected ${expected}`);
   return parsed;
 }
 

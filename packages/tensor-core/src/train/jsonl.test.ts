@@ -53,7 +53,7 @@ describe('jsonl reading and validation', () => {
       const file = write('bad.jsonl', lines);
       await expect(loadJsonl(file, spec)).rejects.toThrow(pattern);
     }
-    await expect(loadJsonl(path.join(dir, 'absent.jsonl'), spec)).rejects.toThrow(/ENOENT/);
+    await expect(loadJsonl(path.join(dir, 'absent.jsonl'), spec)).rejects.toThrow(/absent\.jsonl: no such file/);
   });
 });
 

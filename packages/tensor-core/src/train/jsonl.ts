@@ -1,9 +1,10 @@
 // Batches over jsonl files: one JSON object per line, validated against a field spec; errors name
-// file:line and the field. Without shuffling the file is streamed (node:readline) once per epoch;
+// file:line and the field. Without shuffling the file is streamed (in raw byte chunks, each line decoded as strict UTF-8) once per epoch;
 // with shuffling it is read once (streamed, validated) and each epoch is a permutation drawn from
 // rng.fork(`epoch:<e>`), so any epoch's order is reproducible on its own (resuming needs no replay).
 import fs from 'node:fs';
-import readline from 'node:readline';
+import { PrunekitError } from '../io/errors.js';
+import { decodeUtf8 } from '../io/text.js';
 import { Rng, type Seed } from './rng.js';
 
 /** The JSON type a field must have. */
@@ -75,19 +76,19 @@ export function parseJsonlRecord<R extends FieldSpec, O extends FieldSpec>(
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${where}: invalid JSON (${err instanceof Error ? err.message : String(err)})`);
+    throw new PrunekitError(where, `invalid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`${where}: expected a JSON object, got ${typeName(value)}`);
+    throw new PrunekitError(where, `expected a JSON object, got ${typeName(value)}`);
   }
   const obj = value as Record<string, unknown>;
   for (const [field, t] of Object.entries(options.fields)) {
-    if (!(field in obj)) throw new Error(`${where}: missing required field "${field}"`);
-    if (!matches(obj[field], t)) throw new Error(`${where}: field "${field}" must be ${t}, got ${typeName(obj[field])}`);
+    if (!(field in obj)) throw new PrunekitError(where, `missing required field "${field}"`);
+    if (!matches(obj[field], t)) throw new PrunekitError(where, `field "${field}" must be ${t}, got ${typeName(obj[field])}`);
   }
   for (const [field, t] of Object.entries(options.optional ?? {})) {
     const v = obj[field];
-    if (v !== undefined && v !== null && !matches(v, t)) throw new Error(`${where}: field "${field}" must be ${t} when present, got ${typeName(v)}`);
+    if (v !== undefined && v !== null && !matches(v, t)) throw new PrunekitError(where, `field "${field}" must be ${t} when present, got ${typeName(v)}`);
   }
   return obj as RecordOf<R, O>;
 }
@@ -103,19 +104,47 @@ export async function* readJsonl<R extends FieldSpec, O extends FieldSpec = NoFi
   file: string,
   options: JsonlReadOptions<R, O>,
 ): AsyncGenerator<JsonlLine<RecordOf<R, O>>> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8' });
-  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
+  for await (const bytes of rawLines(file)) {
+    line += 1;
+    // strict UTF-8 per line (so the error names the line); a BOM on the first line is dropped
+    const text = decodeUtf8(bytes, file, line);
+    if (text.trim() === '') continue;
+    yield { line, record: parseJsonlRecord(text, `${file}:${line}`, options) };
+  }
+}
+
+/** The raw bytes of each line of a file (without the newline), streamed. */
+async function* rawLines(file: string): AsyncGenerator<Uint8Array> {
+  let stream: fs.ReadStream;
   try {
-    for await (const text of rl) {
-      line += 1;
-      if (text.trim() === '') continue;
-      yield { line, record: parseJsonlRecord(text, `${file}:${line}`, options) };
+    const st = fs.statSync(file);
+    if (st.isDirectory()) throw new PrunekitError(file, 'is a folder; expected a .jsonl file');
+    stream = fs.createReadStream(file);
+  } catch (err) {
+    if (err instanceof PrunekitError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new PrunekitError(file, code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? (err as Error).message})`);
+  }
+  let pending: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of stream) {
+      pending = pending.length === 0 ? (chunk as Buffer) : Buffer.concat([pending, chunk as Buffer]);
+      let nl = pending.indexOf(0x0a);
+      while (nl >= 0) {
+        const end = nl > 0 && pending[nl - 1] === 0x0d ? nl - 1 : nl;
+        yield pending.subarray(0, end);
+        pending = pending.subarray(nl + 1);
+        nl = pending.indexOf(0x0a);
+      }
     }
+  } catch (err) {
+    if (err instanceof PrunekitError) throw err;
+    throw new PrunekitError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   } finally {
-    rl.close();
     stream.destroy();
   }
+  if (pending.length > 0) yield pending.subarray(0, pending[pending.length - 1] === 0x0d ? pending.length - 1 : pending.length);
 }
 
 /** Reads a whole jsonl file (validated) into memory. */
