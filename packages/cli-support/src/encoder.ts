@@ -1,7 +1,7 @@
 // Model folders as benchmarks-mteb encoders for the apps: tensor-core's encoder adapter with the
 // apps' error type. Commands receive a loader, so tests can pass a fake encoder.
 import type { Encoder } from '@prunekit/benchmarks-mteb';
-import { ModelFolderError, checkModelFolder, loadEncoderAdapter } from '@prunekit/tensor-core';
+import { ModelFolderError, resolveModelFolder, loadEncoderAdapter } from '@prunekit/tensor-core';
 import { CliError } from './errors.js';
 
 export interface LoadEncoderOptions {
@@ -19,7 +19,7 @@ export type EncoderLoader = (dir: string, options: LoadEncoderOptions) => Promis
 /** Checks that a model folder exists and has a config.json (a CliError naming the flag instead of a stack). */
 export function checkModelDir(dir: string, flag = '--model'): string {
   try {
-    return checkModelFolder(dir);
+    return resolveModelFolder(dir);
   } catch (e) {
     throw e instanceof ModelFolderError ? new CliError(`${flag} ${e.message}`) : e;
   }

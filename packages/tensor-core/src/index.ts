@@ -7,7 +7,7 @@ export { writeFileAtomic, writeJsonAtomic, writeDirAtomic, faultPoint } from './
 export { PrunekitError, OutputError } from './io/errors.js';
 export { mkdirBounded } from './io/fsutil.js';
 export { readTextFile, decodeUtf8 } from './io/text.js';
-export { claimOutput, withOutput, settleOutputs, outputKindOf, workAreaOf, OUTPUT_MARKER, ARTIFACT_MANIFEST, ARTIFACT_FORMAT } from './io/output.js';
+export { claimOutput, withOutput, settleOutputs, outputKindOf, workAreaOf, OUTPUT_MARKER, ARTIFACT_MANIFEST } from './io/output.js';
 export type { OutputKind, OutputClaim, ClaimOutputOptions } from './io/output.js';
 
 export { readConfig, parseConfig, supportedArchitectures, ConfigError, ARCHITECTURES, architectureOf } from './model/config.js';
@@ -64,7 +64,7 @@ export { z } from 'zod';
 export { inspectArtifact, formatInspection, compactArtifact } from './artifact/inspect.js';
 export type { ArtifactInspection, CompactArtifactOptions } from './artifact/inspect.js';
 export { writeNpyF32 } from './io/npy.js';
-export { loadEncoderAdapter, checkModelFolder } from './model/encoder-adapter.js';
+export { loadEncoderAdapter, resolveModelFolder } from './model/encoder-adapter.js';
 export type { EncoderAdapter, EncoderAdapterOptions } from './model/encoder-adapter.js';
 export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
 export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';

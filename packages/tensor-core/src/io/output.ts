@@ -17,7 +17,7 @@ export type OutputKind = 'model' | 'statistics' | 'eval-results' | 'bench-result
 export const OUTPUT_MARKER = '.prunekit-output.json';
 /** The artifact manifest of model folders (format "prunekit-artifact", schemaVersion 1, kind). */
 export const ARTIFACT_MANIFEST = path.join('prunekit', 'manifest.json');
-export const ARTIFACT_FORMAT = 'prunekit-artifact';
+import { ARTIFACT_FORMAT } from '../artifact/manifest.js';
 
 export interface ClaimOutputOptions {
   /** the output path (a folder, or a file for kind "statistics" / "report") */

@@ -23,7 +23,7 @@ export interface EncoderAdapterOptions {
 }
 
 /** The absolute folder when it exists and has a config.json; a ModelFolderError otherwise. */
-export function checkModelFolder(dir: string): string {
+export function resolveModelFolder(dir: string): string {
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new ModelFolderError(dir, 'no such folder');
   if (!fs.existsSync(path.join(abs, 'config.json'))) throw new ModelFolderError(dir, 'not a model folder (no config.json)');
@@ -32,7 +32,7 @@ export function checkModelFolder(dir: string): string {
 
 /** Loads a HF / sentence-transformers folder (its pooling and normalisation) as an encoder. */
 export async function loadEncoderAdapter(dir: string, options: EncoderAdapterOptions = {}): Promise<EncoderAdapter> {
-  const abs = checkModelFolder(dir);
+  const abs = resolveModelFolder(dir);
   await initBackend(options.warn ? { warn: options.warn } : {});
   const se = await SentenceEncoder.load(abs, options.name ? { name: options.name } : {});
   return {
