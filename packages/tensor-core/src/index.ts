@@ -40,3 +40,16 @@ export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './s
 export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';
 export { allocateMasks, ALLOCATIONS } from './prune/allocate.js';
 export type { Allocation, ScoredMatrix, AllocateOptions } from './prune/allocate.js';
+
+export { exportOnnx, buildOnnxModel, isOnnxExport, ONNX_OUTPUTS, ONNX_MODEL_PATH } from './export/onnx.js';
+export type { OnnxExportOptions, OnnxExportReport } from './export/onnx.js';
+export { ONNX_ARCHITECTURES, layerSizes } from './export/architectures.js';
+export type { OnnxArchitecture, BuiltGraph } from './export/architectures.js';
+export { GraphBuilder, ONNX_OPSET, ONNX_IR_VERSION, EXTERNAL_DATA_THRESHOLD } from './export/graph.js';
+export type { GraphIo, ElemType, SerializeOptions, SerializedModel, AttributeValue } from './export/graph.js';
+export { OnnxSentenceEncoder, openOnnxSession, runOnnx, onnxModelFile } from './runtime/onnx-encoder.js';
+export type { OnnxEncoderOptions, OnnxEncodeOptions, OnnxSessionOptions, OnnxForwardOutput } from './runtime/onnx-encoder.js';
+export { openEncoder, folderRuntime } from './runtime/open.js';
+export type { OpenEncoderOptions, OpenedEncoder, EncoderRuntime } from './runtime/open.js';
+export { encodeInBatches, resolveMaxLength } from './model/batching.js';
+export type { PaddedBatch, BatchingOptions } from './model/batching.js';

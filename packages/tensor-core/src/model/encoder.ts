@@ -1,7 +1,6 @@
 // Sentence embeddings from a model folder: tokenizer + encoder + sentence-transformers pooling,
 // batched with dynamic padding over length-sorted batches (short texts are not padded to the
 // longest text of the whole input), results returned in input order.
-import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,6 +10,7 @@ import type { EncoderModel, WeightView } from './model.js';
 import { pool, readPoolingConfig, type PoolingConfig } from './pooling.js';
 import { l2Normalize } from '../train/losses.js';
 import { modelFingerprint } from './fingerprint.js';
+import { encodeInBatches, resolveMaxLength } from './batching.js';
 
 export interface SentenceEncodeOptions {
   /** texts per forward pass (default 32) */
@@ -46,13 +46,7 @@ export class SentenceEncoder {
     const tokenizer = await Tokenizer.fromPretrained(dir);
     const model = loadModel(dir, { encoderOnly: true });
     const pooling = options.pooling ?? readPoolingConfig(dir);
-    let maxLength = options.maxLength ?? tokenizer.modelMaxLength;
-    const stConfig = path.join(dir, 'sentence_bert_config.json');
-    if (options.maxLength === undefined && fs.existsSync(stConfig)) {
-      const st = JSON.parse(fs.readFileSync(stConfig, 'utf8')) as { max_seq_length?: number };
-      if (typeof st.max_seq_length === 'number') maxLength = Math.min(st.max_seq_length, tokenizer.modelMaxLength);
-    }
-    maxLength = Math.min(maxLength, model.config.maxPositionEmbeddings - (model.config.modelType === 'bert' ? 0 : model.config.padTokenId + 1));
+    const maxLength = resolveMaxLength(dir, tokenizer, model.config, options.maxLength);
     return new SentenceEncoder(model, tokenizer, pooling, maxLength, options.name ?? path.basename(path.resolve(dir)));
   }
 
@@ -69,54 +63,21 @@ export class SentenceEncoder {
 
   /** Embeds texts; one Float32Array per text, in input order. */
   async encode(texts: string[], options: SentenceEncodeOptions = {}): Promise<Float32Array[]> {
-    const batchSize = options.batchSize ?? 32;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
-    const n = texts.length;
-    const out: Float32Array[] = new Array<Float32Array>(n);
-    if (n === 0) return out;
-    // tokenise everything once (unpadded rows), then batch by length
-    const rows: { ids: Int32Array; types: Int32Array }[] = new Array<{ ids: Int32Array; types: Int32Array }>(n);
-    const chunk = 1024;
-    for (let start = 0; start < n; start += chunk) {
-      const enc = await this.tokenizer.encodeBatch(texts.slice(start, start + chunk), { maxLength: this.maxLength, truncation: true, padding: 'longest' });
-      for (let i = 0; i < enc.batchSize; i++) {
-        const len = enc.lengths[i]!;
-        const off = i * enc.seqLength;
-        rows[start + i] = { ids: enc.inputIds.slice(off, off + len), types: enc.tokenTypeIds.slice(off, off + len) };
-      }
-    }
-    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => rows[b]!.ids.length - rows[a]!.ids.length || a - b);
     const pad = this.tokenizer.specialIds.pad ?? this.model.config.padTokenId;
-    const width = this.model.config.hiddenSize;
-    for (let b = 0; b < n; b += batchSize) {
-      const idx = order.slice(b, b + batchSize);
-      const seq = rows[idx[0]!]!.ids.length;
-      const ids = new Int32Array(idx.length * seq).fill(pad);
-      const mask = new Int32Array(idx.length * seq);
-      const types = new Int32Array(idx.length * seq);
-      idx.forEach((r, i) => {
-        const row = rows[r]!;
-        ids.set(row.ids, i * seq);
-        types.set(row.types, i * seq);
-        mask.fill(1, i * seq, i * seq + row.ids.length);
-      });
+    const forwardOptions = options.view ? { view: options.view } : {};
+    return encodeInBatches(this.tokenizer, texts, { maxLength: this.maxLength, padId: pad, width: this.model.config.hiddenSize, ...options }, async (batch) => {
       const emb = tf.tidy(() => {
-        const inputIds = tf.tensor2d(ids, [idx.length, seq], 'int32');
-        const attentionMask = tf.tensor2d(mask, [idx.length, seq], 'int32');
-        const tokenTypeIds = tf.tensor2d(types, [idx.length, seq], 'int32');
-        const forwardOptions = options.view ? { view: options.view } : {};
+        const inputIds = tf.tensor2d(batch.inputIds, [batch.rows, batch.seq], 'int32');
+        const attentionMask = tf.tensor2d(batch.attentionMask, [batch.rows, batch.seq], 'int32');
+        const tokenTypeIds = tf.tensor2d(batch.tokenTypeIds, [batch.rows, batch.seq], 'int32');
         const h = this.model.forward({ inputIds, attentionMask, tokenTypeIds }, forwardOptions).lastHiddenState;
         const pooled = pool(h, attentionMask, this.pooling.mode);
         return this.pooling.normalize ? (l2Normalize(pooled) as tf.Tensor2D) : pooled;
       });
       const data = (await emb.data()) as Float32Array;
       emb.dispose();
-      idx.forEach((r, i) => {
-        out[r] = data.slice(i * width, (i + 1) * width);
-      });
-      options.onProgress?.(Math.min(b + batchSize, n), n);
-    }
-    return out;
+      return data;
+    });
   }
 
   dispose(): void {
