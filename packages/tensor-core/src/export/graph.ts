@@ -50,6 +50,7 @@ export class GraphBuilder {
   private readonly used = new Set<string>();
   private readonly constants = new Map<string, string>();
   private counter = 0;
+  private parameterCount = 0;
 
   /** A fresh value name starting with `hint`. */
   fresh(hint: string): string {
@@ -66,11 +67,12 @@ export class GraphBuilder {
     return out;
   }
 
-  /** A float32 initializer (`data` row-major in `dims`). */
-  float(name: string, data: Float32Array, dims: number[]): string {
+  /** A float32 initializer (`data` row-major in `dims`); `parameter` false for graph constants. */
+  float(name: string, data: Float32Array, dims: number[], parameter = true): string {
     if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new Error(`initializer "${name}": ${data.length} values do not fill shape [${dims.join(', ')}]`);
     const n = this.fresh(name);
     this.initializers.push({ name: n, dims, type: 'float32', bytes: littleEndian(data) });
+    if (parameter) this.parameterCount += data.length;
     return n;
   }
 
@@ -86,7 +88,7 @@ export class GraphBuilder {
     const key = `${type}:${dims.join('x')}:${values.join(',')}`;
     const known = this.constants.get(key);
     if (known) return known;
-    const name = type === 'int64' ? this.int64('const_i64', values, dims) : this.float('const_f32', Float32Array.from(values), dims);
+    const name = type === 'int64' ? this.int64('const_i64', values, dims) : this.float('const_f32', Float32Array.from(values), dims, false);
     this.constants.set(key, name);
     return name;
   }
@@ -96,9 +98,9 @@ export class GraphBuilder {
     return this.initializers.reduce((a, t) => a + t.bytes.byteLength, 0);
   }
 
-  /** Number of float32 initializer values (the model's parameters as exported). */
+  /** Number of float32 parameter values (the model's weights as exported, without graph constants). */
   get floatParameters(): number {
-    return this.initializers.filter((t) => t.type === 'float32').reduce((a, t) => a + t.bytes.byteLength / 4, 0);
+    return this.parameterCount;
   }
 
   serialize(io: { inputs: GraphIo[]; outputs: GraphIo[]; name: string; metadata: Record<string, string>; docString?: string }, options: SerializeOptions = {}): SerializedModel {
