@@ -6,6 +6,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSmp } from './commands/smp.js';
 import { registerFineGates } from './commands/finegates.js';
+import { registerExport } from './commands/export.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -21,6 +22,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerDemo,
   registerSmp,
   registerFineGates,
+  registerExport,
 ];
 
 /**

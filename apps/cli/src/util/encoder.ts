@@ -1,9 +1,9 @@
-// Model folders as benchmarks-mteb encoders: tensor-core's SentenceEncoder behind the Encoder
-// interface. Commands receive a loader, so tests can pass a fake encoder.
+// Model folders as benchmarks-mteb encoders: tensor-core's openEncoder (tfjs, or onnxruntime-node for
+// an ONNX export folder) behind the Encoder interface. Commands receive a loader, so tests can pass a fake encoder.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Encoder } from '@prunekit/benchmarks-mteb';
-import { initBackend, SentenceEncoder } from '@prunekit/tensor-core';
+import { openEncoder } from '@prunekit/tensor-core';
 import { CliError } from './errors.js';
 
 export interface LoadEncoderOptions {
@@ -26,17 +26,19 @@ export function checkModelDir(dir: string, flag = '--model'): string {
   return abs;
 }
 
-/** Loads a HF / sentence-transformers folder on the native backend (or the pure-JS fallback). */
+/**
+ * Loads a HF / sentence-transformers folder on the native backend (or the pure-JS fallback), or an
+ * ONNX export folder (onnx/model.onnx, no safetensors) on onnxruntime-node.
+ */
 export const loadModelEncoder: EncoderLoader = async (dir, options) => {
   const abs = checkModelDir(dir);
-  await initBackend({ warn: options.warn });
-  const se = await SentenceEncoder.load(abs, options.name ? { name: options.name } : {});
+  const enc = await openEncoder(abs, { batchSize: options.batchSize, warn: options.warn, ...(options.name ? { name: options.name } : {}) });
   return {
-    name: se.name,
-    fingerprint: se.fingerprint,
-    encode: (texts) => se.encode(texts, { batchSize: options.batchSize }),
+    name: enc.name,
+    fingerprint: enc.fingerprint,
+    encode: (texts) => enc.encode(texts),
     dispose: () => {
-      se.model.dispose();
+      void enc.dispose();
     },
   };
 };

@@ -74,7 +74,7 @@ function buildEncoder(g: GraphBuilder, model: EncoderModel, pooling: PoolingConf
   const emb = embeddingNames(model.prefix);
   const ids = 'input_ids';
   const words = g.op('Gather', [param(emb.word), ids], {}, 'word_embeddings');
-  const positionIds = positions === 'absolute' ? absolutePositions(g, ids, i64) : paddingOffsetPositions(g, ids, cfg.padTokenId, i64);
+  const positionIds = positions === 'absolute' ? absolutePositions(g, ids, i64) : paddingOffsetPositions(g, ids, cfg.padTokenId);
   const pos = g.op('Gather', [param(emb.position), positionIds], {}, 'position_embeddings');
   const types = g.op('Gather', [param(emb.tokenType), 'token_type_ids'], {}, 'token_type_embeddings');
   let h = g.op('Add', [g.op('Add', [words, pos]), types]);
@@ -98,7 +98,7 @@ function absolutePositions(g: GraphBuilder, ids: string, i64: (...v: number[]) =
   return g.op('Unsqueeze', [range, i64(0)], {}, 'position_ids');
 }
 
-function paddingOffsetPositions(g: GraphBuilder, ids: string, pad: number, i64: (...v: number[]) => string): string {
+function paddingOffsetPositions(g: GraphBuilder, ids: string, pad: number): string {
   const notPad = g.op('Cast', [g.op('Not', [g.op('Equal', [ids, g.constant('int64', [pad], [])])])], { to: 7 }, 'not_pad');
   const count = g.op('CumSum', [notPad, g.constant('int64', [1], [])], {}, 'token_count');
   return g.op('Add', [g.op('Mul', [count, notPad]), g.constant('int64', [pad], [])], {}, 'position_ids');

@@ -62,7 +62,7 @@ export class GraphBuilder {
 
   /** Adds a node with one output; returns the output name. */
   op(opType: string, inputs: string[], attributes: Record<string, AttributeValue> = {}, outputHint?: string): string {
-    const out = this.fresh(outputHint ?? `${opType.toLowerCase()}`);
+    const out = this.fresh(outputHint ?? opType.toLowerCase());
     this.nodes.push({ opType, input: inputs, output: [out], name: `${opType}_${this.nodes.length}`, attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)) });
     return out;
   }
