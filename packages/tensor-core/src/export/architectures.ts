@@ -40,8 +40,8 @@ function encoderArchitecture(positions: PositionScheme): OnnxArchitecture {
   return { inputs: ENCODER_INPUTS, build: (g, model, pooling) => buildEncoder(g, model, pooling, positions) };
 }
 
-/** Families that export to ONNX, by config model_type. */
-export const ONNX_ARCHITECTURES: Record<ModelType, OnnxArchitecture> = {
+/** Families that export to ONNX, by config model_type (a family without an entry cannot be exported yet). */
+export const ONNX_ARCHITECTURES: Partial<Record<ModelType, OnnxArchitecture>> = {
   bert: encoderArchitecture('absolute'),
   // RoBERTa / XLM-R: positions count real tokens from padding_idx + 1; padding keeps padding_idx
   roberta: encoderArchitecture('padding-offset'),

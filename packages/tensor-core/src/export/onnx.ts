@@ -43,6 +43,7 @@ export const ONNX_MODEL_PATH = path.join('onnx', 'model.onnx');
 /** Builds the ONNX model of a loaded encoder. */
 export function buildOnnxModel(model: EncoderModel, pooling: PoolingConfig, options: { externalDataThreshold?: number; metadata?: Record<string, string> } = {}): { serialized: SerializedModel; parameters: number } {
   const arch = ONNX_ARCHITECTURES[model.config.modelType];
+  if (!arch) throw new Error(`ONNX export does not support model_type "${model.config.modelType}" yet (supported: ${Object.keys(ONNX_ARCHITECTURES).join(', ')})`);
   const g = new GraphBuilder();
   for (const input of arch.inputs) g.fresh(input.name);
   const built = arch.build(g, model, pooling);
