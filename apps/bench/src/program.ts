@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSuites } from './commands/suites.js';
+import { registerWorker } from './commands/worker.js';
 import { benchContext, type BenchContext } from './context.js';
 
 const require = createRequire(import.meta.url);
@@ -12,6 +13,7 @@ const COMMANDS: ((program: Command, ctx: BenchContext) => void)[] = [
   registerRun,
   registerReport,
   registerSuites,
+  registerWorker,
 ];
 
 /** The `prunekit-bench` command tree (commander never exits the process; run() maps errors to a status). */

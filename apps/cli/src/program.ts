@@ -3,6 +3,7 @@ import { registerEval } from './commands/eval.js';
 import { registerInfo } from './commands/info.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerPrune } from './commands/prune.js';
+import { registerScore } from './commands/score.js';
 import { registerDemo } from './commands/demo.js';
 import { registerSmp } from './commands/smp.js';
 import { registerFineGates } from './commands/finegates.js';
@@ -19,6 +20,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerTasks,
   registerEval,
   registerPrune,
+  registerScore,
   registerDemo,
   registerSmp,
   registerFineGates,

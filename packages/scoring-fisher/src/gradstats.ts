@@ -5,6 +5,7 @@
 // interrupted run resumes where it stopped and ends with the same numbers.
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   GradientAccumulator, SafetensorsFile, createRng, infoNCELoss, modelFingerprint, pool, variableGrads, writeSafetensors,
@@ -12,6 +13,7 @@ import {
 } from '@prunekit/tensor-core';
 import { INFONCE_SCALE, disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
 import { tripletsFingerprint, type Triplet } from './triplets.js';
+import { shardBatchIndices, type ShardSpec, type ShardSums } from './shard.js';
 
 export const FISHER_EPS = 1e-8;
 
@@ -169,11 +171,42 @@ export function tripletBatches(triplets: readonly Triplet[], batchSize: number, 
 
 /** Fisher and mean gradients of an encoder over triplets (streaming, resumable). */
 export async function computeGradStats(encoder: SentenceEncoder, triplets: readonly Triplet[], options: GradStatsOptions): Promise<GradStats> {
+  const { acc, meta } = await accumulate(encoder, triplets, options, null);
+  try {
+    return acc.result(meta);
+  } finally {
+    acc.dispose();
+  }
+}
+
+/**
+ * The raw sums of one shard of the batches (see shard.ts): the same seeded batches as a one-process
+ * run, of which this process takes every `count`-th starting at `index`. Merge the shards'
+ * files with mergeGradStatsShards.
+ */
+export async function computeGradStatsShard(encoder: SentenceEncoder, triplets: readonly Triplet[], options: GradStatsOptions & { shard: ShardSpec }): Promise<ShardSums> {
+  const { acc, meta, done } = await accumulate(encoder, triplets, options, options.shard);
+  try {
+    const { sumSq, sum } = acc.sums();
+    const shapes = new Map(acc.params.map((n) => [n, [...encoder.model.params.get(n)!.shape]]));
+    return { sumSq, sum, shapes, meta: { ...meta, batchesDone: String(done) } };
+  } finally {
+    acc.dispose();
+  }
+}
+
+/** sha256 of the parameter names, so shards of different target sets never merge. */
+function paramsFingerprint(params: readonly string[]): string {
+  return createHash('sha256').update(params.join('\n')).digest('hex').slice(0, 16);
+}
+
+async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[], options: GradStatsOptions, shard: ShardSpec | null): Promise<{ acc: GradStatsAccumulator; meta: Record<string, string>; done: number }> {
   const batchSize = options.batchSize ?? 16;
   const seed = options.seed ?? 0;
   let batches = tripletBatches(triplets, batchSize, seed);
   if (options.maxBatches !== undefined) batches = batches.slice(0, options.maxBatches);
   if (batches.length === 0) throw new Error('no triplets to compute gradient statistics on');
+  const mine = shard ? shardBatchIndices(batches.length, shard) : batches.map((_, i) => i);
   const meta: Record<string, string> = {
     format: 'prunekit-gradstats',
     label: options.label ?? '',
@@ -182,8 +215,9 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
     batchSize: String(batchSize),
     seed: String(seed),
     totalBatches: String(batches.length),
-    numExamples: String(batches.reduce((a, b) => a + b.length, 0)),
+    numExamples: String(mine.reduce((a, b) => a + batches[b]!.length, 0)),
     loss: 'infonce-scale20',
+    ...(shard ? { shardIndex: String(shard.index), shardCount: String(shard.count), params: paramsFingerprint(options.params) } : {}),
   };
   const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode, options.microBatch === undefined ? {} : { microBatch: options.microBatch });
   try {
@@ -191,13 +225,13 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
     const ck = options.checkpoint;
     if (ck && fs.existsSync(ck.file)) {
       const saved = readGradStatsFile(ck.file);
-      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches'].find((k) => saved.meta[k] !== meta[k]);
+      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
       acc.restore(saved.sumSq, saved.sum, start);
     }
-    for (let b = start; b < batches.length; b++) {
-      const inputs = await tokenizeTriplets(encoder.tokenizer, batches[b]!, encoder.maxLength);
+    for (let k = start; k < mine.length; k++) {
+      const inputs = await tokenizeTriplets(encoder.tokenizer, batches[mine[k]!]!, encoder.maxLength);
       let loss: number;
       try {
         loss = acc.add(inputs);
@@ -205,15 +239,16 @@ export async function computeGradStats(encoder: SentenceEncoder, triplets: reado
         disposeTripletInputs(inputs);
       }
       // checkpoint before reporting, so a batch that finished is never lost
-      if (ck && ((b + 1) % ck.every === 0 || b + 1 === batches.length)) {
+      if (ck && ((k + 1) % ck.every === 0 || k + 1 === mine.length)) {
         const { sumSq, sum } = acc.sums();
-        writeGradStatsFile(ck.file, sumSq, sum, acc.params, encoder.model, { ...meta, batchesDone: String(b + 1) });
+        writeGradStatsFile(ck.file, sumSq, sum, acc.params, encoder.model, { ...meta, batchesDone: String(k + 1) });
       }
-      options.onBatch?.(b + 1, batches.length, loss);
+      options.onBatch?.(k + 1, mine.length, loss);
     }
-    return acc.result(meta);
-  } finally {
+    return { acc, meta, done: mine.length };
+  } catch (err) {
     acc.dispose();
+    throw err;
   }
 }
 

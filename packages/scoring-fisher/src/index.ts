@@ -3,8 +3,10 @@ export type { Triplet, RetrievalData, NegativeMining, MiningOptions } from './tr
 export { Bm25Index } from './bm25.js';
 export { tokenizeTriplets, disposeTripletInputs, tripletInfoNCE } from './loss.js';
 export type { TripletInputs } from './loss.js';
-export { computeGradStats, GradStatsAccumulator, tripletBatches, saveGradStats, loadGradStats, FISHER_EPS } from './gradstats.js';
+export { computeGradStats, computeGradStatsShard, GradStatsAccumulator, tripletBatches, saveGradStats, loadGradStats, FISHER_EPS } from './gradstats.js';
 export type { GradStats, GradStatsOptions } from './gradstats.js';
+export { mergeGradStatsShards, parseShard, readShardFile, shardBatchIndices, writeShardFile, runScoreShardJob, SHARD_FORMAT, SCORE_SHARD_JOB } from './shard.js';
+export type { ShardSpec, ShardSums, ScoreShardJob } from './shard.js';
 export { alignment, matrixCosine, perWeightAlignment } from './alignment.js';
 export type { AlignmentMode } from './alignment.js';
 export { daiScores, magnitudeScores, randomScores, fisherScores, taylorScores, wandaScores, rescale, RESCALES } from './scorers.js';

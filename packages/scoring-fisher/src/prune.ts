@@ -44,6 +44,12 @@ export interface PruneRunOptions {
   /** retraining steps after pruning (0 = one-shot) */
   retrainSteps?: number;
   retrainLr?: number;
+  /**
+   * Statistics computed beforehand (`prunekit score`, or merged shards): used instead of computing
+   * them; they must be of this model and cover the targeted matrices.
+   */
+  domainStats?: GradStats;
+  generalStats?: GradStats;
   /** where statistics checkpoints and finished statistics are kept (default: <out>.work) */
   workDir?: string;
   onProgress?: (stage: PruneStage, done: number, total: number, detail?: string) => void;
@@ -57,7 +63,19 @@ export interface PruneRunResult {
   seconds: Record<string, number>;
 }
 
+/** Checks statistics given from outside against the model and the targeted matrices. */
+function givenStats(stats: GradStats, label: 'domain' | 'general', encoder: SentenceEncoder, params: readonly string[]): GradStats {
+  const fp = modelFingerprint(encoder.model);
+  const theirs = stats.meta.modelFingerprint;
+  if (theirs !== undefined && theirs !== fp) throw new Error(`--${label}-stats: the statistics are of model ${theirs}, not of this model (${fp})`);
+  const missing = params.filter((p) => !stats.fisher.has(p) || !stats.meanGrad.has(p));
+  if (missing.length > 0) throw new Error(`--${label}-stats: no statistics for ${missing.length} targeted matrices (first: ${missing[0]}); compute them with the same --targets`);
+  return stats;
+}
+
 async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: PruneRunOptions, workDir: string): Promise<GradStats> {
+  const given = label === 'domain' ? opts.domainStats : opts.generalStats;
+  if (given) return givenStats(given, label, encoder, params);
   const key = `${label}-${tripletsFingerprint(triplets)}-${modelFingerprint(encoder.model)}-b${opts.batchSize ?? 16}-m${opts.maxBatches ?? 'all'}-s${opts.seed ?? 0}-${params.length}`;
   const done = path.join(workDir, `${key}.safetensors`);
   if (fs.existsSync(done)) {
@@ -83,8 +101,8 @@ async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', t
 export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
   if (!(opts.sparsity >= 0 && opts.sparsity < 1)) throw new Error(`--sparsity must be in [0, 1) (got ${opts.sparsity})`);
   const need = methodNeeds(opts.method);
-  if ((need.domain || need.calibrationTexts) && (!opts.domain || opts.domain.length === 0)) throw new Error(`method "${opts.method}" needs domain triplets (--domain FILE)`);
-  if (need.general && (!opts.general || opts.general.length === 0)) throw new Error(`method "${opts.method}" needs general triplets (--general FILE)`);
+  if ((need.calibrationTexts || (need.domain && !opts.domainStats)) && (!opts.domain || opts.domain.length === 0)) throw new Error(`method "${opts.method}" needs domain triplets (--domain FILE) or domain statistics (--domain-stats FILE)`);
+  if (need.general && !opts.generalStats && (!opts.general || opts.general.length === 0)) throw new Error(`method "${opts.method}" needs general triplets (--general FILE) or general statistics (--general-stats FILE)`);
   if ((opts.retrainSteps ?? 0) > 0 && (!opts.domain || opts.domain.length === 0)) throw new Error('retraining needs domain triplets (--domain FILE)');
   const seconds: Record<string, number> = {};
   const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
@@ -102,8 +120,8 @@ export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
     const policy = parsePolicy(opts.targets ?? 'mlp');
     const weights = prunableWeights(encoder, policy);
     const params = [...weights.keys()];
-    const domain = need.domain ? await timed('domainStatistics', () => statsFor(encoder, 'domain', opts.domain!, params, opts, workDir)) : undefined;
-    const general = need.general ? await timed('generalStatistics', () => statsFor(encoder, 'general', opts.general!, params, opts, workDir)) : undefined;
+    const domain = need.domain ? await timed('domainStatistics', () => statsFor(encoder, 'domain', opts.domain ?? [], params, opts, workDir)) : undefined;
+    const general = need.general ? await timed('generalStatistics', () => statsFor(encoder, 'general', opts.general ?? [], params, opts, workDir)) : undefined;
     opts.onProgress?.('scoring', 0, 1);
     const { scores, diagnostics } = await timed('scoring', () =>
       scoreWeights(encoder, opts.method, weights, {
@@ -136,8 +154,8 @@ export async function runPrune(opts: PruneRunOptions): Promise<PruneRunResult> {
       targets: opts.targets ?? 'mlp',
       hyperparameters: { batchSize: opts.batchSize ?? 16, maxBatches: opts.maxBatches ?? null, seed: opts.seed ?? 0, dai: opts.dai ?? {}, retrainSteps: steps, retrainLr: opts.retrainLr ?? 2e-5 },
       dataFingerprints: {
-        ...(opts.domain ? { domain: tripletsFingerprint(opts.domain) } : {}),
-        ...(opts.general ? { general: tripletsFingerprint(opts.general) } : {}),
+        ...(opts.domain ? { domain: tripletsFingerprint(opts.domain) } : opts.domainStats?.meta.dataFingerprint ? { domain: opts.domainStats.meta.dataFingerprint } : {}),
+        ...(opts.general ? { general: tripletsFingerprint(opts.general) } : opts.generalStats?.meta.dataFingerprint ? { general: opts.generalStats.meta.dataFingerprint } : {}),
       },
       dataSources: opts.dataSources ?? {},
       baseModel: path.resolve(opts.model),

@@ -53,3 +53,5 @@ export { openEncoder, folderRuntime } from './runtime/open.js';
 export type { OpenEncoderOptions, OpenedEncoder, EncoderRuntime } from './runtime/open.js';
 export { encodeInBatches, resolveMaxLength } from './model/batching.js';
 export type { PaddedBatch, BatchingOptions } from './model/batching.js';
+export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
+export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';

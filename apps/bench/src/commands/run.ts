@@ -7,6 +7,8 @@ import { aggregateTable, resultFilePath, writeTaskResult } from '@prunekit/bench
 import { checkDataRoot, checkModelDir, CliError, collect, collectList, positiveInt } from '@prunekit/cli';
 import type { BenchContext } from '../context.js';
 import { writeHtmlReport, writeMarkdownReport } from '../report.js';
+import { runSuiteOnQueue } from '../queue.js';
+import type { BenchRunContext } from '../suites/types.js';
 
 interface RunOptions {
   suite: string;
@@ -18,6 +20,10 @@ interface RunOptions {
   batchSize: number;
   tasksDir?: string[];
   title?: string;
+  queue?: string;
+  queueName: string;
+  attempts: number;
+  json?: boolean;
 }
 
 export function registerRun(program: Command, ctx: BenchContext): void {
@@ -34,6 +40,10 @@ export function registerRun(program: Command, ctx: BenchContext): void {
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
     .option('--tasks-dir <dir>', 'also read task files (and suites/) from this folder; repeatable', collect)
     .option('--title <text>', 'report title')
+    .option('--queue <url>', 'run the cells as jobs on a BullMQ queue at redis://HOST:PORT[/DB]; `prunekit-bench worker` processes run them (same --out and model paths on a shared filesystem)')
+    .option('--queue-name <name>', 'queue name in Redis', 'prunekit')
+    .option('--attempts <n>', 'with --queue: tries per cell (retries back off exponentially from 2 s)', positiveInt('--attempts'), 3)
+    .option('--json', 'machine-readable output on stdout: queue progress as JSON lines, then a summary object')
     .action(async (opts: RunOptions) => {
       const { io } = ctx;
       const suite = ctx.suites.get(opts.suite, { tasksDirs: opts.tasksDir ?? [] });
@@ -42,7 +52,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       const models = opts.models.map((m) => checkModelDir(m, '--models'));
       const out = path.resolve(opts.out);
       const t0 = performance.now();
-      const outcome = await suite.run({
+      const runCtx: BenchRunContext = {
         io,
         loadEncoder: ctx.loadEncoder,
         models,
@@ -52,8 +62,11 @@ export function registerRun(program: Command, ctx: BenchContext): void {
         cacheDir: opts.cache === false ? undefined : path.resolve(opts.cache ?? path.join(out, 'cache', 'embeddings')),
         batchSize: opts.batchSize,
         quick: opts.quick ?? false,
-        tasksDirs: opts.tasksDir ?? [],
-      });
+        tasksDirs: (opts.tasksDir ?? []).map((d) => path.resolve(d)),
+      };
+      const outcome = opts.queue
+        ? await runSuiteOnQueue(io, suite, runCtx, { url: opts.queue, name: opts.queueName, json: opts.json ?? false, attempts: opts.attempts, backoffMs: 2000 })
+        : await suite.run(runCtx);
       const wallTime = (performance.now() - t0) / 1000;
       // eval-based kinds write results as they go; the training kinds (smp, finegates) return theirs
       // (averaged over seeds): every result lands in <out>/results so `report` can redraw them
@@ -71,9 +84,14 @@ export function registerRun(program: Command, ctx: BenchContext): void {
       };
       writeMarkdownReport(path.join(out, 'report.md'), outcome.results, meta);
       writeHtmlReport(path.join(out, 'report.html'), outcome.results, meta);
-      io.out(outcome.results.length > 0 ? aggregateTable(outcome.results) : '(no results)\n');
-      io.out(`\n${outcome.results.length} results, ${outcome.models.length} models, wall time ${wallTime.toFixed(1)} s\n`);
-      io.out(`report: ${path.join(out, 'report.md')}, ${path.join(out, 'report.html')}\n`);
+      if (opts.json) {
+        // one line, like the progress lines before it (JSON lines)
+        io.out(`${JSON.stringify({ event: 'done', results: outcome.results.length, models: outcome.models.length, failures: outcome.failures, wallTime, report: [path.join(out, 'report.md'), path.join(out, 'report.html')] })}\n`);
+      } else {
+        io.out(outcome.results.length > 0 ? aggregateTable(outcome.results) : '(no results)\n');
+        io.out(`\n${outcome.results.length} results, ${outcome.models.length} models, wall time ${wallTime.toFixed(1)} s\n`);
+        io.out(`report: ${path.join(out, 'report.md')}, ${path.join(out, 'report.html')}\n`);
+      }
       if (outcome.failures.length > 0) throw new CliError(`${outcome.failures.length} task runs failed (${outcome.failures.map((f) => `${f.model}/${f.task}`).join(', ')}); see report.md`);
     });
 }

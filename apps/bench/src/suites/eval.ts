@@ -1,8 +1,10 @@
 // The eval kind: every benchmarks-mteb suite (built-in and from --tasks-dir) as a bench suite that
 // evaluates each model folder as it is.
+import path from 'node:path';
 import { validateTask, type TaskDefinition } from '@prunekit/benchmarks-mteb';
 import { runEvaluation, taskRegistry, type LoadedEncoder } from '@prunekit/cli';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
+import { cellsOf } from './runs.js';
 
 /** Repetitions in quick mode (of MTEB's 10): classification experiments and clustering subsets. */
 export const QUICK_REPEATS = 3;
@@ -51,12 +53,25 @@ async function runEvalSuite(suiteName: string, ctx: BenchRunContext): Promise<Be
   }
   for (const dir of ctx.models) {
     const t0 = performance.now();
-    const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
+    const state = { evaluated: false };
+    const evaluate = async (): Promise<void> => {
+      const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
+      try {
+        ctx.io.err(`prunekit-bench: ${encoder.name} (${encoder.fingerprint}) on suite ${suiteName}, ${tasks.length} tasks\n`);
+        const before = outcome.failures.length;
+        await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name: encoder.name, startedAt: t0 });
+        state.evaluated = true;
+        if (outcome.failures.length > before) throw new Error(`${outcome.failures.length - before} tasks failed`);
+      } finally {
+        encoder.dispose?.();
+      }
+    };
     try {
-      ctx.io.err(`prunekit-bench: ${encoder.name} (${encoder.fingerprint}) on suite ${suiteName}, ${tasks.length} tasks\n`);
-      await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name: encoder.name, startedAt: t0 });
-    } finally {
-      encoder.dispose?.();
+      // one cell per model: a queue worker evaluates it; the coordinator then reads the results back
+      const available = await cellsOf(ctx).run({ key: `eval/${suiteName}${ctx.quick ? '-quick' : ''}/${path.resolve(dir)}`, label: `eval ${suiteName} ${path.basename(dir)}` }, evaluate);
+      if (available && !state.evaluated) await evaluate();
+    } catch (e) {
+      if (!state.evaluated) outcome.failures.push({ model: path.basename(dir), task: '(model)', error: (e as Error).message });
     }
   }
   return outcome;

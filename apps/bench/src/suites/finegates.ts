@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend, loadModel, modelFingerprint, writeFileAtomic, writeJsonAtomic } from '@prunekit/tensor-core';
 import { TASKS, loadTask, measureSpeed, runGates, type Method, type SpeedResult } from '@prunekit/gates-finegates';
-import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, type PresetKindOptions, type PresetName } from './runs.js';
+import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 export interface FineGatesPreset {
@@ -124,6 +124,7 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
       const out = path.join(root, 'runs', modelName, r.task, `${label}-seed${r.seed}`);
       const timed = r.method === 'finegates' && (p.speedAllSeeds || r.seed === p.seeds[0]);
       const row = await runOrReuse(ctx, outcome, {
+        key: path.relative(ctx.outDir, out),
         read: () => rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed),
         announce: `prunekit-bench finegates [${i}/${runs.length}] ${modelName} ${r.task} ${label} seed ${r.seed}`,
         failure: { model: `${modelName} ${label} seed ${r.seed}`, task: r.task },
@@ -157,6 +158,7 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
       if (row) rows.push(row);
     }
     allRows.push(...rows);
+    if (!summarising(ctx)) continue;
 
     // results in the bench's layout: one "model" per method, mean over seeds
     for (const label of [...new Set(rows.map((r) => r.label))]) {
@@ -185,6 +187,7 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
     outcome.models.push({ path: modelDir, name: modelName, fingerprint: fp, wallTime: (performance.now() - t0) / 1000 });
     sections.push(modelTable(modelName, rows, p));
   }
+  if (!summarising(ctx)) return outcome;
 
   const setup = `${p.steps} steps of batch ${p.batchSize} (inputs ≤ ${p.maxLength} tokens) for every method, seeds ${p.seeds.join(', ')}; AdamW, constant lr, no weight decay; head (RoBERTa-style dense+tanh+out_proj on the first token) lr 1e-3; encoder-side lr 1e-3 (FineGates biases, LoRA, BitFit) and 1e-4 (full fine-tuning); FineGates λ = 50, σ = 0.1, σ_reg = 0.5, gates on Q/K/V/O/FFN up/down, gate lr ${gateLr.toPrecision(3)} (= ${p.gateTravel} / steps; see below); train splits subsampled to ${p.maxTrain} and test splits to ${p.maxTest} examples by a permutation seeded per task (the same subset for every method and seed); SST-2, RTE and CoLA evaluate on dev (GLUE test labels are hidden)`;
   const lines = [`# FineGates suite (${presetName} preset)`, '', `Setup: ${setup}.`, '', ...sections, claimsNote(allRows, p)];

@@ -15,6 +15,7 @@ import { taskRegistry } from '@prunekit/cli';
 import { retrainMasked, runPrune, type DaiDiagnostics, type DaiOptions, type ScoringMethod, type Triplet } from '@prunekit/scoring-fisher';
 import { MaskSet, SentenceEncoder, initBackend, saveModel } from '@prunekit/tensor-core';
 import { evaluateInto, quickTask } from './eval.js';
+import { cellsOf, summarising } from './runs.js';
 import {
   CHEMLIT_EVAL_TASK, chemistryDomainTriplets, describeSet, financeDomainTriplets, generalTriplets, splitChemlit,
   subsampleRetrievalTask, writeTriplets, type TripletSet,
@@ -249,6 +250,9 @@ async function retrainFolder(from: string, out: string, domain: readonly Triplet
 
 const isModelFolder = (dir: string): boolean => fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors'));
 
+/** Some tasks of a cell failed (already recorded in the outcome's failures). */
+class TasksFailed extends Error {}
+
 async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset, ctx: BenchRunContext): Promise<BenchOutcome> {
   const outcome: BenchOutcome = { results: [], models: [], failures: [], notes: [], sections: [] };
   const t0 = performance.now();
@@ -280,55 +284,71 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
     for (const v of variants) {
       const name = `${baseName}/${variantName(v)}`;
       const tv = performance.now();
-      let dir = base;
-      try {
-        if (v.method !== 'dense') {
-          dir = path.join(modelsDir, variantName(v));
-          if (isModelFolder(dir)) log(`${name}: reusing ${dir}`);
-          else if (v.retrainSteps > 0) {
-            const oneShot = path.join(modelsDir, variantName({ label: 'gaprune', method: 'gaprune', sparsity: v.sparsity, retrainSteps: 0 }));
-            if (!isModelFolder(oneShot)) await runPrune({ model: base, out: oneShot, method: 'gaprune', sparsity: v.sparsity, targets: preset.targets, domain: data.domain.triplets, general: data.general.triplets, batchSize: preset.batchSize, maxBatches: preset.statsBatches, workDir });
-            log(`${name}: ${v.retrainSteps} retraining steps (seed ${v.seed ?? 0}) from ${oneShot}`);
-            const tr = performance.now();
-            const losses = await retrainFolder(oneShot, dir, data.domain.triplets, { steps: v.retrainSteps, seed: v.seed ?? 0, batchSize: preset.batchSize, log: (l) => { log(`${name}: ${l}`); } });
-            seconds[`retrain ${variantName(v)}`] = (performance.now() - tr) / 1000;
-            outcome.notes.push(`${name}: retraining loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)} over ${losses.length} steps (${((performance.now() - tr) / 1000).toFixed(0)} s).`);
-          } else {
-            log(`${name}: pruning (${v.method}, ${pct(v.sparsity)})`);
-            let lastLogged = '';
-            const r = await runPrune({
-              model: base, out: dir, method: v.method, sparsity: v.sparsity, targets: preset.targets,
-              domain: data.domain.triplets, general: data.general.triplets,
-              dataSources: { domain: data.files.domain, general: data.files.general },
-              batchSize: preset.batchSize, maxBatches: preset.statsBatches, seed: v.seed ?? 0, workDir,
-              ...(v.dai ? { dai: v.dai } : {}),
-              onProgress: (stage, d, t) => {
-                const line = `${stage} ${d}/${t}`;
-                if (line !== lastLogged && (d === t || d % 4 === 0)) log(`${name}: ${line}`);
-                lastLogged = line;
-              },
-            });
-            for (const [k, s] of Object.entries(r.seconds)) if (s > 1) seconds[k] = (seconds[k] ?? 0) + s;
-          }
-          const diag = path.join(dir, 'prunekit', 'diagnostics.json');
-          if (v.method === 'gaprune' && v.retrainSteps === 0 && fs.existsSync(diag)) outcome.notes.push(diagnosticsLine(JSON.parse(fs.readFileSync(diag, 'utf8')) as DaiDiagnostics, `${name}, ${baseName}`));
-        }
+      const dir = v.method === 'dense' ? base : path.join(modelsDir, variantName(v));
+      // the cell: prune (unless the folder exists) and evaluate into the results folder
+      const state = { evaluated: false };
+      const evaluate = async (): Promise<void> => {
         const encoder = await ctx.loadEncoder(dir, { batchSize: ctx.batchSize, name, warn: log });
         try {
           log(`${name} (${encoder.fingerprint}): ${tasks.length} tasks`);
+          const before = outcome.failures.length;
           await evaluateInto(ctx, outcome, encoder, tasks, { path: dir, name, startedAt: tv });
-          scored.push({ model: name, label: v.label, sparsity: v.sparsity, ...(v.seed === undefined ? {} : { seed: v.seed }) });
+          state.evaluated = true;
+          if (outcome.failures.length > before) throw new TasksFailed(`${outcome.failures.length - before} tasks failed`);
         } finally {
           encoder.dispose?.();
         }
+      };
+      try {
+        const available = await cellsOf(ctx).run({ key: `gaprune/${baseName}/${variantName(v)}`, label: `gaprune ${name}` }, async () => {
+          if (v.method !== 'dense') {
+            if (isModelFolder(dir)) log(`${name}: reusing ${dir}`);
+            else if (v.retrainSteps > 0) {
+              const oneShot = path.join(modelsDir, variantName({ label: 'gaprune', method: 'gaprune', sparsity: v.sparsity, retrainSteps: 0 }));
+              if (!isModelFolder(oneShot)) await runPrune({ model: base, out: oneShot, method: 'gaprune', sparsity: v.sparsity, targets: preset.targets, domain: data.domain.triplets, general: data.general.triplets, batchSize: preset.batchSize, maxBatches: preset.statsBatches, workDir });
+              log(`${name}: ${v.retrainSteps} retraining steps (seed ${v.seed ?? 0}) from ${oneShot}`);
+              const tr = performance.now();
+              const losses = await retrainFolder(oneShot, dir, data.domain.triplets, { steps: v.retrainSteps, seed: v.seed ?? 0, batchSize: preset.batchSize, log: (l) => { log(`${name}: ${l}`); } });
+              seconds[`retrain ${variantName(v)}`] = (performance.now() - tr) / 1000;
+              outcome.notes.push(`${name}: retraining loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)} over ${losses.length} steps (${((performance.now() - tr) / 1000).toFixed(0)} s).`);
+            } else {
+              log(`${name}: pruning (${v.method}, ${pct(v.sparsity)})`);
+              let lastLogged = '';
+              const r = await runPrune({
+                model: base, out: dir, method: v.method, sparsity: v.sparsity, targets: preset.targets,
+                domain: data.domain.triplets, general: data.general.triplets,
+                dataSources: { domain: data.files.domain, general: data.files.general },
+                batchSize: preset.batchSize, maxBatches: preset.statsBatches, seed: v.seed ?? 0, workDir,
+                ...(v.dai ? { dai: v.dai } : {}),
+                onProgress: (stage, d, t) => {
+                  const line = `${stage} ${d}/${t}`;
+                  if (line !== lastLogged && (d === t || d % 4 === 0)) log(`${name}: ${line}`);
+                  lastLogged = line;
+                },
+              });
+              for (const [k, s] of Object.entries(r.seconds)) if (s > 1) seconds[k] = (seconds[k] ?? 0) + s;
+            }
+          }
+          await evaluate();
+        });
+        if (!available) continue;
+        const diag = path.join(dir, 'prunekit', 'diagnostics.json');
+        if (v.method === 'gaprune' && v.retrainSteps === 0 && fs.existsSync(diag)) outcome.notes.push(diagnosticsLine(JSON.parse(fs.readFileSync(diag, 'utf8')) as DaiDiagnostics, `${name}, ${baseName}`));
+        // a cell finished earlier (or on a queue worker): read its results back (finished tasks are not recomputed)
+        if (!state.evaluated) await evaluate();
+        scored.push({ model: name, label: v.label, sparsity: v.sparsity, ...(v.seed === undefined ? {} : { seed: v.seed }) });
       } catch (e) {
-        outcome.failures.push({ model: name, task: '(pruning)', error: (e as Error).message });
-        log(`${name}: failed: ${(e as Error).message}`);
+        if (e instanceof TasksFailed) scored.push({ model: name, label: v.label, sparsity: v.sparsity, ...(v.seed === undefined ? {} : { seed: v.seed }) });
+        else {
+          outcome.failures.push({ model: name, task: '(pruning)', error: (e as Error).message });
+          log(`${name}: failed: ${(e as Error).message}`);
+        }
       }
     }
     const stages = Object.entries(seconds).map(([k, s]) => `${k} ${s.toFixed(0)} s`);
     if (stages.length) outcome.notes.push(`${baseName} pruning time: ${stages.join(', ')}.`);
   }
+  if (!summarising(ctx)) return outcome;
   const byBase = new Map<string, VariantScores[]>();
   for (const s of scored) {
     const base = s.model.slice(0, s.model.lastIndexOf('/'));

@@ -23,12 +23,12 @@ describe('runs: resumable run folders and mean ± sd over seeds', () => {
     const ctx = context();
     const outcome = empty();
     let executed = 0;
-    const reused = await runOrReuse(ctx, outcome, { read: () => 'done', announce: 'never', failure: { model: 'm', task: 't' }, execute: () => { executed++; return Promise.resolve(); } });
+    const reused = await runOrReuse(ctx, outcome, { key: 'r1', read: () => 'done', announce: 'never', failure: { model: 'm', task: 't' }, execute: () => { executed++; return Promise.resolve(); } });
     expect([reused, executed]).toEqual(['done', 0]);
     let written = false;
-    const ran = await runOrReuse(ctx, outcome, { read: () => (written ? 'new' : null), announce: 'run 2', failure: { model: 'm', task: 't' }, execute: () => { written = true; return Promise.resolve(); } });
+    const ran = await runOrReuse(ctx, outcome, { key: 'r2', read: () => (written ? 'new' : null), announce: 'run 2', failure: { model: 'm', task: 't' }, execute: () => { written = true; return Promise.resolve(); } });
     expect(ran).toBe('new');
-    const failed = await runOrReuse(ctx, outcome, { read: () => null, announce: 'run 3', failure: { model: 'm seed 1', task: 'glue_sst2' }, execute: () => Promise.reject(new Error('out of memory')) });
+    const failed = await runOrReuse(ctx, outcome, { key: 'r3', read: () => null, announce: 'run 3', failure: { model: 'm seed 1', task: 'glue_sst2' }, execute: () => Promise.reject(new Error('out of memory')) });
     expect(failed).toBeNull();
     expect(outcome.failures).toEqual([{ model: 'm seed 1', task: 'glue_sst2', error: 'out of memory' }]);
     expect((ctx.io as ReturnType<typeof memoryIo>).stderr).toBe('run 2\nrun 3\n');

@@ -3,6 +3,7 @@
 // again (resume); and the mean ± sd over seeds that their tables and task results report.
 import type { TaskResult, TaskType } from '@prunekit/benchmarks-mteb';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
+import { localCells, type CellRunner } from '../cells.js';
 
 /** The presets of a kind: `quick` serves --quick, the others name a suite's preset. */
 export type PresetName = 'quick' | 'default' | 'full';
@@ -46,7 +47,20 @@ export function pctCell(v: readonly number[]): string {
   return v.length === 0 ? '–' : `${(100 * mean(v)).toFixed(1)}${v.length > 1 ? ` ± ${(100 * sd(v)).toFixed(1)}` : ''}`;
 }
 
+/** The run's cell runner (local unless a queue coordinator or worker set one). */
+export function cellsOf(ctx: BenchRunContext): CellRunner {
+  return ctx.cells ?? localCells(ctx.outDir);
+}
+
+/** Whether the suite should build tables, charts and timings after its cells (not while planning or in a worker). */
+export function summarising(ctx: BenchRunContext): boolean {
+  const mode = cellsOf(ctx).mode;
+  return mode === 'local' || mode === 'collect';
+}
+
 export interface ResumableRun<Row> {
+  /** The cell's stable key within the run's output folder (its run folder relative to <out>). */
+  key: string;
   /** The run's row from its folder, or null while the folder is absent or incomplete. */
   read(): Row | null;
   /** One line on stderr before the run starts (not written when the folder is reused). */
@@ -58,16 +72,21 @@ export interface ResumableRun<Row> {
 }
 
 /**
- * A finished run's row read from its folder, else the run executed and its row read then. An error
- * is recorded in `outcome.failures` and gives null, so the other runs of the matrix go on.
+ * A finished run's row read from its folder, else the run executed (by the run's cell runner) and
+ * its row read then; null when the cell runs elsewhere (queue). An error is recorded in
+ * `outcome.failures` and gives null, so the other runs of the matrix go on.
  */
 export async function runOrReuse<Row>(ctx: BenchRunContext, outcome: BenchOutcome, run: ResumableRun<Row>): Promise<Row | null> {
-  const done = run.read();
-  if (done) return done;
-  ctx.io.err(`${run.announce}\n`);
   try {
-    await run.execute();
-    return run.read();
+    const available = await cellsOf(ctx).run(
+      { key: run.key, label: run.announce },
+      async () => {
+        ctx.io.err(`${run.announce}\n`);
+        await run.execute();
+      },
+      () => run.read() !== null,
+    );
+    return available ? run.read() : null;
   } catch (e) {
     outcome.failures.push({ ...run.failure, error: e instanceof Error ? e.message : String(e) });
     return null;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer, initBackend, loadModel, modelFingerprint, planFromMasks, compact, writeFileAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
 import { TASKS, classificationScores, encodeExamples, evaluate, loadBitMasks, loadExamples, mainScore, resolveLabelWords, resolveTask, runSmp, type PruneMethod, type RunResult } from '@prunekit/mask-smp';
-import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, type PresetKindOptions, type PresetName } from './runs.js';
+import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 export interface SmpPreset {
@@ -203,6 +203,7 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
       i++;
       const out = path.join(root, 'runs', modelName, r.task, `${r.label}-keep${r.keep}-seed${r.seed}`);
       const row = await runOrReuse(ctx, outcome, {
+        key: path.relative(ctx.outDir, out),
         read: () => rowFrom(r.task, r.label, r.keep, r.seed, out),
         announce: `prunekit-bench smp [${i}/${runs.length}] ${r.task} ${r.label} keep ${fmtKeep(r.keep)} seed ${r.seed}`,
         failure: { model: `${modelName} ${r.label} keep ${r.keep} seed ${r.seed}`, task: r.task },
@@ -218,6 +219,7 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
       });
       if (row) rows.push(row);
     }
+    if (!summarising(ctx)) continue;
     // row compaction of SMP-S at the two lowest keep fractions (seed of the first run)
     const low = [...preset.keeps].sort((a, b) => a - b).slice(0, 2);
     const model = loadModel(modelDir);
@@ -274,6 +276,7 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
     }
     outcome.models.push({ path: modelDir, name: modelName, fingerprint: fp, wallTime: (performance.now() - t0) / 1000 });
   }
+  if (!summarising(ctx)) return outcome;
 
   // table (score vs keep fraction) and chart
   const methods = [...new Set(rows.map((r) => r.method))];

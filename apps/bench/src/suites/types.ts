@@ -4,6 +4,7 @@
 import type { TaskResult } from '@prunekit/benchmarks-mteb';
 import type { CliIo, EncoderLoader } from '@prunekit/cli';
 import type { ReportSection } from '../report.js';
+import type { CellRunner } from '../cells.js';
 
 export interface BenchRunContext {
   io: CliIo;
@@ -25,6 +26,11 @@ export interface BenchRunContext {
   quick: boolean;
   /** Folders of user task files (--tasks-dir). */
   tasksDirs: readonly string[];
+  /**
+   * What happens to each cell of the suite's grid (cells.ts): run here (default: localCells), noted
+   * for a queue, or, in a queue worker, only the one cell its job names.
+   */
+  cells?: CellRunner;
 }
 
 export interface ModelRun {

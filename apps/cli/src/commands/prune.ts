@@ -1,13 +1,13 @@
-// `prunekit prune` / `prunekit score` / `prunekit retrain`: GAPrune and its baselines.
+// `prunekit prune` / `prunekit retrain`: GAPrune and its baselines (`prunekit score`: score.ts).
 //  prune:   one-shot end to end (statistics -> scores -> masks [-> retraining]) to a model folder;
 //  score:   only the gradient statistics of a data set, stored for later runs;
 //  retrain: N steps of InfoNCE on domain data for a pruned folder, its masks held fixed.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ALLOCATIONS, MaskSet, SentenceEncoder, initBackend, parsePolicy, prunableParameters, saveModel, type Allocation } from '@prunekit/tensor-core';
+import { ALLOCATIONS, MaskSet, SentenceEncoder, initBackend, parsePolicy, saveModel, type Allocation } from '@prunekit/tensor-core';
 import {
-  RESCALES, SCORING_METHODS, computeGradStats, formatDiagnostics, readTriplets, retrainMasked, runPrune, saveGradStats,
+  RESCALES, SCORING_METHODS, formatDiagnostics, loadGradStats, readTriplets, retrainMasked, runPrune,
   type Rescale, type ScoringMethod,
 } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
@@ -23,7 +23,7 @@ function fraction(flag: string): (v: string) => number {
   };
 }
 
-function existingDir(flag: string, dir: string): string {
+export function existingDir(flag: string, dir: string): string {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CliError(`${flag} ${dir}: not a folder`);
   return dir;
 }
@@ -37,6 +37,8 @@ interface PruneFlags {
   targets: string;
   domain?: string;
   general?: string;
+  domainStats?: string;
+  generalStats?: string;
   batchSize: number;
   maxBatches?: number;
   microBatch?: number;
@@ -63,6 +65,8 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--targets <t>', 'prunable matrices: mlp (GAPrune default), attention+mlp, attention, or a list of query,key,value,attn_output,ffn_up,ffn_down', 'mlp')
     .option('--domain <file>', 'domain triplets jsonl {query, positive, negative?}')
     .option('--general <file>', 'general triplets jsonl {query, positive, negative?}')
+    .option('--domain-stats <file>', 'domain gradient statistics from `prunekit score` (or merged shards) instead of computing them from --domain')
+    .option('--general-stats <file>', 'general gradient statistics from `prunekit score` (or merged shards) instead of computing them from --general')
     .option('--batch-size <n>', 'triplets per gradient batch', positiveInt('--batch-size'), 16)
     .option('--max-batches <n>', 'cap on statistics batches per data set', positiveInt('--max-batches'))
     .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
@@ -86,6 +90,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
         const r = await runPrune({
           model: o.model, out: o.out, method: o.method, sparsity: o.sparsity, allocation: o.allocation, targets: o.targets,
           ...(domain ? { domain } : {}), ...(general ? { general } : {}),
+          ...(o.domainStats ? { domainStats: loadGradStats(o.domainStats) } : {}), ...(o.generalStats ? { generalStats: loadGradStats(o.generalStats) } : {}),
           dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
           batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
           dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale },
@@ -101,43 +106,6 @@ export function registerPrune(program: Command, ctx: CliContext): void {
         }
       } finally {
         progress.stop();
-      }
-    });
-
-  program
-    .command('score')
-    .description('compute and store gradient statistics (diagonal Fisher, mean gradient) of a model on triplets')
-    .requiredOption('--model <dir>', 'HF / sentence-transformers model folder')
-    .requiredOption('--data <file>', 'triplets jsonl {query, positive, negative?}')
-    .requiredOption('--out <file>', 'statistics file (.safetensors)')
-    .option('--targets <t>', 'matrices: mlp, attention+mlp, ...', 'mlp')
-    .option('--batch-size <n>', 'triplets per batch', positiveInt('--batch-size'), 16)
-    .option('--max-batches <n>', 'cap on batches', positiveInt('--max-batches'))
-    .option('--micro-batch <n>', 'sequences per backward pass in the statistics: bounds peak memory, same results, one extra forward pass', positiveInt('--micro-batch'))
-    .option('--seed <n>', 'batch order seed', (v) => Number(v), 0)
-    .option('--json', 'print a summary as JSON on stdout')
-    .action(async (o: { model: string; data: string; out: string; targets: string; batchSize: number; maxBatches?: number; microBatch?: number; seed: number; json?: boolean }) => {
-      existingDir('--model', o.model);
-      const triplets = await readTriplets(o.data);
-      await initBackend();
-      const enc = await SentenceEncoder.load(o.model);
-      const progress = stageProgress(ctx.io, 'score');
-      try {
-        const params = prunableParameters(enc.model, parsePolicy(o.targets)).map((p) => p.name);
-        const stats = await computeGradStats(enc, triplets, {
-          params, batchSize: o.batchSize, seed: o.seed, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}),
-          checkpoint: { file: `${o.out}.partial`, every: 10 }, label: path.basename(o.data),
-          onBatch: (d, t, loss) => { progress.update('statistics', d, t, `loss ${loss.toFixed(4)}`); },
-        });
-        progress.stop();
-        saveGradStats(stats, o.out);
-        fs.rmSync(`${o.out}.partial`, { force: true });
-        const summary = { out: path.resolve(o.out), matrices: params.length, batches: stats.numBatches, meta: stats.meta };
-        if (o.json) printJson(ctx.io, summary);
-        else ctx.io.out(`gradient statistics of ${params.length} matrices over ${stats.numBatches} batches written to ${o.out}\n`);
-      } finally {
-        progress.stop();
-        enc.dispose();
       }
     });
 
