@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, average_precision_score, f1_score, v_measure_score
+from sklearn.metrics import accuracy_score, average_precision_score, f1_score, matthews_corrcoef, v_measure_score
 from sklearn.metrics.pairwise import paired_cosine_distances, paired_euclidean_distances, paired_manhattan_distances
 from sklearn.neighbors import KNeighborsClassifier
 
@@ -356,8 +356,16 @@ def gen_f1_cases() -> list:
         (["a", "b", "c", "a", "b", "c"], ["a", "c", "c", "a", "a", "c"]),
         (["a", "a", "b", "b"], ["a", "a", "a", "d"]),  # a predicted label absent from y_true
         (["x", "y", "y", "z", "z", "z"], ["x", "x", "x", "x", "x", "x"]),  # zero-division classes
+        (["1", "1", "1", "0", "0", "0", "1", "0", "1", "1"], ["1", "0", "1", "0", "1", "0", "1", "0", "0", "1"]),  # binary
+        (["0", "0", "0"], ["0", "0", "0"]),  # one class: MCC undefined (0)
     ]:
-        cases.append({"y_true": yt, "y_pred": yp, "accuracy": float(accuracy_score(yt, yp)), "f1": float(f1_score(yt, yp, average="macro", zero_division=0)), "f1_weighted": float(f1_score(yt, yp, average="weighted", zero_division=0))})
+        labels = sorted(set(yt) | set(yp))
+        cases.append({
+            "y_true": yt, "y_pred": yp, "accuracy": float(accuracy_score(yt, yp)),
+            "f1": float(f1_score(yt, yp, average="macro", zero_division=0)), "f1_weighted": float(f1_score(yt, yp, average="weighted", zero_division=0)),
+            "mcc": float(matthews_corrcoef(yt, yp)),
+            "f1_per_label": {l: float(f1_score(yt, yp, labels=[l], average="macro", zero_division=0)) for l in labels},
+        })
     return cases
 
 

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { warnSkip } from './shared.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -12,7 +13,7 @@ export function chromiumPath(): string | null {
   if (fs.existsSync(CHROMIUM)) return CHROMIUM;
   const reason = `${CHROMIUM} is absent (apt-get install -y chromium)`;
   if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.warn(`skipping the report rendering test: ${reason}`);
+  warnSkip(`the report rendering test: ${reason}`);
   return null;
 }
 

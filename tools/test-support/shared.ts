@@ -19,8 +19,17 @@ export function sharedPath(relative: string): string | null {
   if (fs.existsSync(p)) return p;
   const reason = `${p} is absent (../shared beside the repository holds the models and datasets)`;
   if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.warn(`skipping: ${reason}`);
+  warnSkip(reason);
   return null;
+}
+
+/**
+ * Prints why a test skips, unless the workspace test runner (`npm test`, tools/setup/run.mjs) said
+ * it prints one summary line per missing prerequisite instead (PRUNEKIT_QUIET_SKIPS=1).
+ */
+export function warnSkip(reason: string): void {
+  if (process.env.PRUNEKIT_QUIET_SKIPS === '1') return;
+  console.warn(`skipping: ${reason}`);
 }
 
 /** Path to the Python reference interpreter (tools/.venv), or null when it is not set up. */
@@ -29,6 +38,6 @@ export function referencePython(): string | null {
   if (fs.existsSync(py)) return py;
   const reason = `${py} is absent (run \`bash tools/python/setup-venv.sh\`)`;
   if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.warn(`skipping: ${reason}`);
+  warnSkip(reason);
   return null;
 }

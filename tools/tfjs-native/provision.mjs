@@ -11,12 +11,13 @@
 //   4. otherwise takes the TensorFlow C library from the `tensorflow-cpu` wheel of the configured
 //      pip index and builds the addon from source against it (see ../shared/notes/tfjs-node-offline.md);
 //   5. otherwise stops with a message that says what the user can do.
-// It is idempotent and prints every step. Environment:
+// It is idempotent and prints one line per step (long steps print progress; the output of the
+// commands it runs is shown only when they fail). Environment:
 //   PRUNEKIT_CACHE_DIR        cache root (default: $XDG_CACHE_HOME or ~/.cache, then /prunekit)
 //   PRUNEKIT_TFJS_SOURCE      auto (default) | download | wheel: which path(s) to try
 //   PRUNEKIT_TF_WHEEL_VERSION tensorflow-cpu version to take from pip (default 2.21.0)
 //   PRUNEKIT_DOWNLOAD_TIMEOUT_S  time allowed for the standard download attempt (default 600)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,12 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const workspaceRoot = path.resolve(here, '..', '..');
 const log = (msg) => console.log(`[provision-tfjs] ${msg}`);
+const started = Date.now();
+
+function formatDuration(ms) {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+}
 
 class ProvisionError extends Error {}
 
@@ -69,13 +76,61 @@ function probe(tfjsDir) {
   }
 }
 
+/**
+ * Runs a command with its output captured (shown only when it fails, last lines), printing
+ * `progress(line)`'s answer for lines worth showing and a heartbeat every 30 s of silence.
+ */
 function run(cmd, args, opts = {}) {
-  const shown = args.map((a) => (a.length > 80 ? `'${a.trim().split('\n')[0].slice(0, 40)}…'` : a));
-  log(`$ ${[cmd, ...shown].join(' ')}${opts.cwd ? `   (in ${path.relative(workspaceRoot, opts.cwd) || '.'})` : ''}`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
-  if (r.error) return { ok: false, reason: r.error.message };
-  if (r.signal) return { ok: false, reason: `killed by ${r.signal}` };
-  return { ok: r.status === 0, reason: `exit code ${r.status}` };
+  const { progress, poll, timeout, showOutputOnFailure = true, ...spawnOpts } = opts;
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOpts });
+    const t0 = Date.now();
+    let output = '';
+    let pending = '';
+    let lastPrint = Date.now();
+    const onData = (chunk) => {
+      const text = chunk.toString();
+      output += text;
+      if (output.length > 1_000_000) output = output.slice(-500_000);
+      if (!progress) return;
+      pending += text;
+      const lines = pending.split(/\r?\n|\r/);
+      pending = lines.pop();
+      for (const line of lines) {
+        const shown = progress(line);
+        if (shown) {
+          log(`  ${shown}`);
+          lastPrint = Date.now();
+        }
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const heartbeat = setInterval(() => {
+      for (const shown of poll?.() ?? []) {
+        log(`  ${shown}`);
+        lastPrint = Date.now();
+      }
+      if (Date.now() - lastPrint < 30_000) return;
+      log(`  ... still working (${formatDuration(Date.now() - t0)})`);
+      lastPrint = Date.now();
+    }, 1000);
+    const timer = timeout ? setTimeout(() => child.kill('SIGTERM'), timeout) : null;
+    const finish = (result) => {
+      clearInterval(heartbeat);
+      if (timer) clearTimeout(timer);
+      if (!result.ok && showOutputOnFailure && output.trim()) {
+        const tail = output.trim().split('\n').slice(-25).join('\n');
+        console.log(`[provision-tfjs] output of \`${[cmd, ...args.map((a) => (a.length > 80 ? '…' : a))].join(' ')}\` (last lines):\n${tail}`);
+      }
+      resolve({ ...result, output, seconds: (Date.now() - t0) / 1000 });
+    };
+    child.on('error', (err) => finish({ ok: false, reason: err.message }));
+    child.on('close', (code, signal) => {
+      if (signal) finish({ ok: false, reason: `killed by ${signal}` });
+      else finish({ ok: code === 0, reason: `exit code ${code}` });
+    });
+  });
 }
 
 function rmrf(p) {
@@ -122,11 +177,18 @@ function storeInCache(tfjs, entry, source) {
   linkFromCache(tfjs, entry);
 }
 
-function tryStandardInstall(tfjs) {
-  log('trying tfjs-node\'s standard install (downloads libtensorflow from storage.googleapis.com)');
+/** Network failures of install.js (DNS, refused, timed out, proxy): the machine cannot reach the download host. */
+const OFFLINE_PATTERN = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|socket hang up|getaddrinfo|killed by SIGTERM/;
+
+async function tryStandardInstall(tfjs) {
+  log('trying the standard TensorFlow download (storage.googleapis.com)');
   const timeout = Number(process.env.PRUNEKIT_DOWNLOAD_TIMEOUT_S || 600) * 1000;
-  const r = run(process.execPath, ['scripts/install.js'], { cwd: tfjs.dir, env: buildEnv(tfjs), timeout });
-  return r;
+  // its output (a stack trace when offline) is kept for the one-line summary, not shown
+  const r = await run(process.execPath, ['scripts/install.js'], { cwd: tfjs.dir, env: buildEnv(tfjs), timeout, showOutputOnFailure: false });
+  if (r.ok) return r;
+  const offline = OFFLINE_PATTERN.test(r.output) || OFFLINE_PATTERN.test(r.reason);
+  const lastError = r.output.split('\n').map((l) => l.trim()).filter((l) => /error/i.test(l)).slice(-1)[0] ?? r.reason;
+  return { ok: false, offline, reason: offline ? 'no network access to the TensorFlow download' : `the TensorFlow download failed: ${lastError.slice(0, 200)}` };
 }
 
 function buildEnv(tfjs) {
@@ -140,7 +202,7 @@ function buildEnv(tfjs) {
   return env;
 }
 
-function extractFromWheel(wheel, destDeps, libtfVersion) {
+async function extractFromWheel(wheel, destDeps, libtfVersion) {
   // python's zipfile is always there where pip is; `unzip` often is not.
   const script = `
 import sys, zipfile, os, shutil
@@ -151,21 +213,35 @@ wanted = {'tensorflow/libtensorflow_cc.so.2': 'libtensorflow.so.${libtfVersion}'
           'tensorflow/libtensorflow_framework.so.2': 'libtensorflow_framework.so.${libtfVersion}'}
 n = 0
 with zipfile.ZipFile(wheel) as z:
-    for info in z.infolist():
+    members = [i for i in z.infolist() if i.filename in wanted or (i.filename.startswith('tensorflow/include/') and not i.is_dir())]
+    total = sum(i.file_size for i in members) or 1
+    done = 0; shown = -1
+    def copy(info, target):
+        # byte-wise progress: the C library alone is most of the 1 GB
+        global done, shown
+        with z.open(info) as src, open(target, 'wb') as dst:
+            while True:
+                chunk = src.read(1 << 22)
+                if not chunk: break
+                dst.write(chunk)
+                done += len(chunk)
+                pct = done * 100 // total // 10 * 10
+                if pct != shown:
+                    shown = pct
+                    print(f'extracting: {pct}% of {total / 1e9:.1f} GB', flush=True)
+    for info in members:
         name = info.filename
         if name in wanted:
-            with z.open(info) as src, open(os.path.join(lib, wanted[name]), 'wb') as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            copy(info, os.path.join(lib, wanted[name]))
             n += 1
-        elif name.startswith('tensorflow/include/') and not info.is_dir():
+        else:
             target = os.path.join(inc, name[len('tensorflow/include/'):])
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            with z.open(info) as src, open(target, 'wb') as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            copy(info, target)
 if n != 2:
     sys.exit('the wheel does not contain tensorflow/libtensorflow_cc.so.2 and tensorflow/libtensorflow_framework.so.2')
 `;
-  const r = run('python3', ['-c', script, wheel, destDeps]);
+  const r = await run('python3', ['-c', script, wheel, destDeps], { progress: (line) => (line.startsWith('extracting: ') ? line : null) });
   if (!r.ok) return r;
   const lib = path.join(destDeps, 'lib');
   const links = {
@@ -183,13 +259,13 @@ if n != 2:
   return { ok: true };
 }
 
-function tryWheelInstall(tfjs, entry) {
+async function tryWheelInstall(tfjs, entry) {
   const version = process.env.PRUNEKIT_TF_WHEEL_VERSION || '2.21.0';
-  log(`taking the TensorFlow C library from the tensorflow-cpu==${version} wheel of the configured pip index`);
+  log(`downloading the tensorflow-cpu==${version} wheel (about 270 MB) from the configured pip index`);
   const dl = `${entry}.wheel`;
   rmrf(dl);
   fs.mkdirSync(dl, { recursive: true });
-  const pip = run('python3', [
+  const pip = await run('python3', [
     '-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check',
     '--python-version', '3.11', '--implementation', 'cp',
     '--platform', 'manylinux_2_27_x86_64', '--platform', 'manylinux_2_17_x86_64', '--platform', 'manylinux2014_x86_64',
@@ -201,7 +277,7 @@ function tryWheelInstall(tfjs, entry) {
   const depsDir = path.join(tfjs.dir, `deps.partial-${process.pid}`);
   rmrf(depsDir);
   log(`extracting the C library and headers from ${wheel} (about 1 GB unpacked)`);
-  const ex = extractFromWheel(path.join(dl, wheel), depsDir, tfjs.libtfVersion);
+  const ex = await extractFromWheel(path.join(dl, wheel), depsDir, tfjs.libtfVersion);
   rmrf(dl);
   if (!ex.ok) return { ok: false, reason: `extracting the wheel failed (${ex.reason})` };
   // install.js skips its download when deps/lib/libtensorflow.so.<version> exists; it then tries
@@ -209,15 +285,42 @@ function tryWheelInstall(tfjs, entry) {
   const depsLink = path.join(tfjs.dir, 'deps');
   rmrf(depsLink);
   fs.renameSync(depsDir, depsLink);
-  log('building the tfjs-node addon from source against that library (node-gyp, ~20 s)');
-  const build = run(process.execPath, ['scripts/install.js'], { cwd: tfjs.dir, env: buildEnv(tfjs) });
+  log('building the tfjs-node addon against that library (node-gyp, about 30 s)');
+  // install.js first tries the prebuilt addon download (fails offline), then compiles; it runs
+  // node-gyp through exec, which swallows the compiler's output, so progress comes from the object
+  // files appearing in the build folder
+  const sources = fs.readdirSync(path.join(tfjs.dir, 'binding')).filter((f) => f.endsWith('.cc'));
+  const seen = new Set();
+  const build = await run(process.execPath, ['scripts/install.js'], {
+    cwd: tfjs.dir,
+    env: buildEnv(tfjs),
+    poll: () => {
+      const found = [];
+      for (const d of fs.readdirSync(tfjs.dir).filter((n) => n === 'build' || n.startsWith('build-tmp-'))) {
+        const objDir = path.join(tfjs.dir, d, 'Release', 'obj.target', 'tfjs_binding', 'binding');
+        const objects = fs.existsSync(objDir) ? fs.readdirSync(objDir).filter((f) => f.endsWith('.o')) : [];
+        for (const o of objects) if (!seen.has(o)) found.push(o);
+        const addon = path.join(tfjs.dir, d, 'Release', 'tfjs_binding.node');
+        if (fs.existsSync(addon) && !seen.has('addon')) found.push('addon');
+      }
+      const lines = found.map((o) => {
+        seen.add(o);
+        return o === 'addon' ? 'built tfjs_binding.node' : `compiled ${o.replace(/\.o$/, '.cc')} (${seen.size} of ${sources.length})`;
+      });
+      if (seen.size === sources.length && !seen.has('addon') && !seen.has('linking')) {
+        seen.add('linking');
+        lines.push('linking tfjs_binding.node against the TensorFlow library (the longest part)');
+      }
+      return lines;
+    },
+  });
   if (!build.ok) return { ok: false, reason: `building the addon failed (${build.reason})` };
   return { ok: true, source: { path: 'wheel', wheel, tensorflowCpu: version } };
 }
 
-function main() {
+async function main() {
   const tfjs = findTfjsNode();
-  log(`@tensorflow/tfjs-node ${tfjs.version} at ${path.relative(workspaceRoot, tfjs.dir)} (expects libtensorflow ${tfjs.libtfVersion})`);
+  log(`setting up the native TensorFlow backend of @tensorflow/tfjs-node ${tfjs.version} (${path.relative(workspaceRoot, tfjs.dir)})`);
   const first = probe(tfjs.dir);
   if (first.ok) {
     log(`native backend already works: backend=${first.backend}, TensorFlow ${first.tf}. Nothing to do.`);
@@ -244,22 +347,22 @@ function main() {
   }
   const failures = [];
   if (mode === 'auto' || mode === 'download') {
-    const r = tryStandardInstall(tfjs);
+    const r = await tryStandardInstall(tfjs);
     const p = r.ok ? probe(tfjs.dir) : { ok: false };
     if (p.ok) {
       storeInCache(tfjs, entry, { path: 'download', libtensorflow: tfjs.libtfVersion });
-      log(`native backend works: TensorFlow ${p.tf} (standard download)`);
+      log(`native backend works: TensorFlow ${p.tf} (standard download), ready in ${formatDuration(Date.now() - started)}`);
       return;
     }
     failures.push(`standard download: ${r.ok ? p.reason : r.reason}`);
-    log('the standard download did not work; falling back');
+    if (mode === 'auto') log(`${r.ok ? `the downloaded backend does not load (${p.reason})` : r.reason}; using the local TensorFlow wheel instead`);
   }
   if (mode === 'auto' || mode === 'wheel') {
-    const r = tryWheelInstall(tfjs, entry);
+    const r = await tryWheelInstall(tfjs, entry);
     const p = r.ok ? probe(tfjs.dir) : { ok: false };
     if (p.ok) {
       storeInCache(tfjs, entry, r.source);
-      log(`native backend works: TensorFlow ${p.tf} (C library from the tensorflow-cpu wheel, addon built here)`);
+      log(`native backend works: TensorFlow ${p.tf} (C library from the tensorflow-cpu wheel, addon built here), ready in ${formatDuration(Date.now() - started)}`);
       return;
     }
     failures.push(`pip wheel: ${r.ok ? p.reason : r.reason}`);
@@ -274,7 +377,7 @@ function main() {
 }
 
 try {
-  main();
+  await main();
 } catch (err) {
   if (err instanceof ProvisionError) {
     console.error(`[provision-tfjs] error: ${err.message}`);

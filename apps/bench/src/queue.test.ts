@@ -12,7 +12,7 @@ import { readResults } from '@prunekit/benchmarks-mteb';
 import { memoryIo } from '@prunekit/cli';
 import { SentenceEncoder, WorkQueue, initBackend, jobIdOf, parsePolicy, prunableParameters } from '@prunekit/tensor-core';
 import { SCORE_SHARD_JOB, computeGradStats, mergeGradStatsShards, type ScoreShardJob } from '@prunekit/scoring-fisher';
-import { sharedPath, workspaceRoot } from '../../../tools/test-support/shared.js';
+import { sharedPath, warnSkip, workspaceRoot } from '../../../tools/test-support/shared.js';
 import { writeSyntheticTasks } from '../../cli/src/test-support/synthetic.js';
 import { readCompletions } from './cells.js';
 import { run } from './run.js';
@@ -22,7 +22,7 @@ const redisServer = ((): string | null => {
   if (found) return found;
   const reason = 'redis-server is not installed (apt-get install -y redis-server; .ci/run installs it)';
   if (process.env.CI === 'true') throw new Error(`CI=true but ${reason}`);
-  console.warn(`skipping: ${reason}`);
+  warnSkip(reason);
   return null;
 })();
 const tiny = sharedPath('models/tiny-encoder');

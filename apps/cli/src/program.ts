@@ -42,7 +42,12 @@ export function buildProgram(overrides: Partial<CliContext> = {}): Command {
       writeErr: (s) => { ctx.io.err(s); },
       outputError: (s, write) => { write(s.replace(/^error: /, 'prunekit: ')); },
     })
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .option('--verbose', "also print TensorFlow's native log lines (same as PRUNEKIT_TF_LOG=1)")
+    .hook('preAction', (command) => {
+      // read by tensor-core's initBackend, which every command reaches after this hook
+      if (command.opts<{ verbose?: boolean }>().verbose) process.env.PRUNEKIT_TF_LOG = '1';
+    });
   for (const register of COMMANDS) register(program, ctx);
   return program;
 }

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataError, numberField, readJsonl, readQrels, stringField } from './io.js';
-import type { TaskDefinition } from './tasks.js';
+import type { TaskDefinition, TaskOf } from './tasks.js';
 
 export function taskDataDir(task: TaskDefinition, datasetsRoot: string): string {
   return path.isAbsolute(task.data) ? task.data : path.join(datasetsRoot, task.data);
@@ -17,11 +17,6 @@ function splitFile(dir: string, split: string, ext = '.jsonl'): string {
 function nonEmpty<T>(rows: T[], file: string, split: string): T[] {
   if (rows.length === 0) throw new DataError(`${file}: split "${split}" is empty (0 rows)`);
   return rows;
-}
-
-function opt(task: TaskDefinition, key: string, fallback: string): string {
-  const v = task.options[key];
-  return typeof v === 'string' ? v : fallback;
 }
 
 export interface RetrievalData {
@@ -40,7 +35,7 @@ export interface RetrievalData {
  * from corpus.jsonl stay in the qrels (they count as relevant documents that can never be
  * retrieved, as trec_eval counts them) and are reported.
  */
-export function loadRetrieval(task: TaskDefinition, datasetsRoot: string, split: string): RetrievalData {
+export function loadRetrieval(task: TaskOf<'retrieval'>, datasetsRoot: string, split: string): RetrievalData {
   const dir = taskDataDir(task, datasetsRoot);
   const corpusFile = path.join(dir, 'corpus.jsonl');
   const queriesFile = path.join(dir, 'queries.jsonl');
@@ -100,10 +95,9 @@ export interface LabelledTexts {
 }
 
 /** {text, label} rows (classification, clustering). Labels may be strings or numbers. */
-export function loadLabelledTexts(task: TaskDefinition, datasetsRoot: string, split: string): LabelledTexts {
+export function loadLabelledTexts(task: TaskOf<'classification' | 'clustering'>, datasetsRoot: string, split: string): LabelledTexts {
   const file = splitFile(taskDataDir(task, datasetsRoot), split);
-  const tf = opt(task, 'textField', 'text');
-  const lf = opt(task, 'labelField', 'label');
+  const { textField: tf, labelField: lf } = task.options;
   const texts: string[] = [];
   const labels: string[] = [];
   for (const { line, row } of readJsonl(file)) {
@@ -121,11 +115,9 @@ export interface PairData {
 }
 
 /** STS rows {sentence1, sentence2, score}. */
-export function loadSts(task: TaskDefinition, datasetsRoot: string, split: string): PairData & { scores: number[] } {
+export function loadSts(task: TaskOf<'sts'>, datasetsRoot: string, split: string): PairData & { scores: number[] } {
   const file = splitFile(taskDataDir(task, datasetsRoot), split);
-  const s1 = opt(task, 'sentence1Field', 'sentence1');
-  const s2 = opt(task, 'sentence2Field', 'sentence2');
-  const sf = opt(task, 'scoreField', 'score');
+  const { sentence1Field: s1, sentence2Field: s2, scoreField: sf } = task.options;
   const out = { sentence1: [] as string[], sentence2: [] as string[], scores: [] as number[], file };
   for (const { line, row } of readJsonl(file)) {
     out.sentence1.push(stringField(file, line, row, s1));
@@ -137,11 +129,9 @@ export function loadSts(task: TaskDefinition, datasetsRoot: string, split: strin
 }
 
 /** Pair classification rows {sentence1, sentence2, label ∈ {0, 1}}. */
-export function loadPairs(task: TaskDefinition, datasetsRoot: string, split: string): PairData & { labels: (0 | 1)[] } {
+export function loadPairs(task: TaskOf<'pair-classification'>, datasetsRoot: string, split: string): PairData & { labels: (0 | 1)[] } {
   const file = splitFile(taskDataDir(task, datasetsRoot), split);
-  const s1 = opt(task, 'sentence1Field', 'sentence1');
-  const s2 = opt(task, 'sentence2Field', 'sentence2');
-  const lf = opt(task, 'labelField', 'label');
+  const { sentence1Field: s1, sentence2Field: s2, labelField: lf } = task.options;
   const out = { sentence1: [] as string[], sentence2: [] as string[], labels: [] as (0 | 1)[], file };
   for (const { line, row } of readJsonl(file)) {
     out.sentence1.push(stringField(file, line, row, s1));
@@ -163,7 +153,7 @@ export interface RerankingRow {
 }
 
 /** Reranking rows {query: string, positive: string[], negative: string[]} (MTEB's reranking format). */
-export function loadReranking(task: TaskDefinition, datasetsRoot: string, split: string): RerankingRow[] {
+export function loadReranking(task: TaskOf<'reranking'>, datasetsRoot: string, split: string): RerankingRow[] {
   const file = splitFile(taskDataDir(task, datasetsRoot), split);
   const rows: RerankingRow[] = [];
   for (const { line, row } of readJsonl(file)) {

@@ -4,10 +4,10 @@ import { EmbeddingCache, encodeTexts } from './cache.js';
 import type { Encoder } from './encoder.js';
 import { loadLabelledTexts, loadPairs, loadReranking, loadRetrieval, loadSts } from './data.js';
 import { classificationMetrics, experimentSamples, type ClassificationOptions } from './metrics/classification.js';
-import { clusteringMetrics, type ClusteringOptions } from './metrics/clustering.js';
+import { clusteringMetrics } from './metrics/clustering.js';
 import { pairClassificationMetrics } from './metrics/pairClassification.js';
 import { rerankingMetrics } from './metrics/reranking.js';
-import { DEFAULT_K_VALUES, exhaustiveSearch, retrievalMetrics, toRun, type ScoreFunction } from './metrics/retrieval.js';
+import { exhaustiveSearch, retrievalMetrics, toRun } from './metrics/retrieval.js';
 import { stsMetrics } from './metrics/sts.js';
 import { readResults, resultFilePath, writeTaskResult, isTaskResult, type SplitScores, type TaskResult } from './results.js';
 import type { TaskDefinition } from './tasks.js';
@@ -40,11 +40,6 @@ export interface EvaluateOptions {
 
 type Scores = Record<string, unknown> & { main_score: number };
 
-function num(task: TaskDefinition, key: string): number | undefined {
-  const v = task.options[key];
-  return typeof v === 'number' ? v : undefined;
-}
-
 async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: string, options: EvaluateOptions, cache: EmbeddingCache | undefined, warnings: string[]): Promise<Scores> {
   const progress = (stage: ProgressEvent['stage'], done?: number, total?: number): void => options.onProgress?.({ task: task.name, split, stage, ...(done !== undefined ? { done, total } : {}) });
   const encode = async (texts: string[]): Promise<Float32Array[]> => {
@@ -58,18 +53,18 @@ async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: stri
     case 'retrieval': {
       const data = loadRetrieval(task, root, split);
       for (const w of data.warnings) warnings.push(w);
-      const kValues = (task.options.kValues as number[] | undefined) ?? DEFAULT_K_VALUES;
+      const { kValues, scoreFunction, ignoreIdenticalIds, queryBlockSize, corpusBlockSize } = task.options;
       const q = await encode(data.queryTexts);
       const c = await encode(data.corpusTexts);
       progress('metrics');
       const lists = exhaustiveSearch(q, c, {
         topK: Math.max(...kValues),
-        scoreFunction: (task.options.scoreFunction as ScoreFunction | undefined) ?? 'cosine',
+        scoreFunction,
         corpusIds: data.corpusIds,
         queryIds: data.queryIds,
-        excludeIdenticalIds: (task.options.ignoreIdenticalIds as boolean | undefined) ?? true,
-        ...(num(task, 'queryBlockSize') ? { queryBlockSize: num(task, 'queryBlockSize') } : {}),
-        ...(num(task, 'corpusBlockSize') ? { corpusBlockSize: num(task, 'corpusBlockSize') } : {}),
+        excludeIdenticalIds: ignoreIdenticalIds,
+        ...(queryBlockSize !== undefined ? { queryBlockSize } : {}),
+        ...(corpusBlockSize !== undefined ? { corpusBlockSize } : {}),
       });
       const res = retrievalMetrics(data.qrels, toRun(data.queryIds, lists, data.corpusIds), kValues);
       return { ...res.scores, main_score: res.scores[task.metric] ?? Number.NaN, evaluated_queries: res.evaluatedQueries };
@@ -108,20 +103,13 @@ async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: stri
       return { ...res, main_score: res[task.metric] ?? Number.NaN };
     }
     case 'classification': {
-      const trainSplit = (task.options.trainSplit as string | undefined) ?? 'train';
+      const { trainSplit, method, nExperiments, samplesPerLabel, seed, maxIter, k } = task.options;
       const train = loadLabelledTexts(task, root, trainSplit);
       const test = loadLabelledTexts(task, root, split);
-      const copts: ClassificationOptions = {
-        method: (task.options.method as 'logReg' | 'kNN' | undefined) ?? 'logReg',
-        nExperiments: num(task, 'nExperiments') ?? 10,
-        samplesPerLabel: num(task, 'samplesPerLabel') ?? 8,
-        seed: num(task, 'seed') ?? 42,
-        maxIter: num(task, 'maxIter') ?? 100,
-        k: num(task, 'k') ?? 3,
-      };
+      const copts: ClassificationOptions = { method, nExperiments, samplesPerLabel, seed, maxIter, k };
       if (new Set(train.labels).size < 2) throw new Error(`${train.file}: classification needs at least 2 labels in the train split "${trainSplit}"`);
       // encode only the train rows some experiment uses
-      const rows = [...new Set(experimentSamples(train.labels, { nExperiments: copts.nExperiments!, samplesPerLabel: copts.samplesPerLabel!, seed: copts.seed! }).flat())].sort((x, y) => x - y);
+      const rows = [...new Set(experimentSamples(train.labels, { nExperiments, samplesPerLabel, seed }).flat())].sort((x, y) => x - y);
       const trainVecs = await encode(rows.map((r) => train.texts[r]!));
       const byRow = new Map(rows.map((r, i) => [r, trainVecs[i]!]));
       const testVecs = await encode(test.texts);
@@ -133,8 +121,8 @@ async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: stri
       const d = loadLabelledTexts(task, root, split);
       const vecs = await encode(d.texts);
       progress('metrics');
-      const copts: ClusteringOptions = { nSubsets: num(task, 'nSubsets') ?? 10, subsetSize: num(task, 'subsetSize') ?? 16384, batchSize: num(task, 'batchSize') ?? 512, seed: num(task, 'seed') ?? 42 };
-      const res = clusteringMetrics(vecs, d.labels, copts);
+      const { nSubsets, subsetSize, batchSize, seed } = task.options;
+      const res = clusteringMetrics(vecs, d.labels, { nSubsets, subsetSize, batchSize, seed });
       return { ...res, main_score: (res as Record<string, unknown>)[task.metric] as number };
     }
   }

@@ -3,11 +3,12 @@ export type { Encoder } from './encoder.js';
 export { Rng } from './rng.js';
 
 // tasks and data
-export { TASK_TYPES, DEFAULT_MAIN_METRIC, TaskRegistry, TaskDefinitionError, validateTask, validateSuite, loadTaskFile, loadSuiteFile, builtinTasksDir } from './tasks.js';
-export type { TaskType, TaskDefinition, SuiteDefinition } from './tasks.js';
+export { TASK_TYPES, DEFAULT_MAIN_METRIC, TASK_OPTION_SCHEMAS, taskFileSchema, TaskRegistry, TaskDefinitionError, validateTask, validateSuite, loadTaskFile, loadSuiteFile, builtinTasksDir } from './tasks.js';
+export type { TaskType, TaskDefinition, TaskOf, TaskOptions, SuiteDefinition } from './tasks.js';
 export { loadRetrieval, loadLabelledTexts, loadSts, loadPairs, loadReranking, taskDataDir } from './data.js';
 export type { RetrievalData, LabelledTexts, PairData, RerankingRow } from './data.js';
-export { DataError, readJsonl, readQrels, writeFileAtomic, writeJsonAtomic } from './io.js';
+export { DataError, readJsonl, stringField, numberField, readQrels, readQrelsRows, writeQrels, writeFileAtomic, writeJsonAtomic } from './io.js';
+export type { QrelsRow, QrelsFile } from './io.js';
 
 // running
 export { evaluateTask, evaluateSuite } from './evaluate.js';
@@ -16,9 +17,11 @@ export { EmbeddingCache, encodeTexts, textHash } from './cache.js';
 export type { EncodeStats } from './cache.js';
 
 // results and report
-export { writeTaskResult, readResults, resultFilePath, aggregateTable, mainScore, isTaskResult } from './results.js';
+export { writeTaskResult, readResults, resultFilePath, aggregateTable, aggregateRows, modelLabel, mainScore, isTaskResult } from './results.js';
 export type { TaskResult, SplitScores } from './results.js';
-export { renderReport, writeReport, reportSpecs } from './report.js';
+export { renderReport, writeReport, reportSpecs, resultsBlocks } from './report.js';
+export { documentMarkdown, documentHtml, tableMarkdown, tableHtml, chartSvg } from './document.js';
+export type { ReportDocument, ReportBlock, ReportTable, ReportCell, VegaLiteSpec } from './document.js';
 export type { ReportOptions } from './report.js';
 export { PRUNEKIT_VERSION } from './version.js';
 
@@ -31,7 +34,7 @@ export { stsMetrics, pairedSimilarities } from './metrics/sts.js';
 export type { StsScores } from './metrics/sts.js';
 export { pairClassificationMetrics, thresholdScores } from './metrics/pairClassification.js';
 export type { ThresholdScores } from './metrics/pairClassification.js';
-export { classificationMetrics, classificationScores, fitLogisticRegression, predictLogisticRegression, predictKnn, undersample, experimentSamples } from './metrics/classification.js';
+export { classificationMetrics, classificationScores, matthewsCorrcoef, f1PerLabel, fitLogisticRegression, predictLogisticRegression, predictKnn, undersample, experimentSamples } from './metrics/classification.js';
 export type { ClassificationOptions, ClassificationResult, LogisticRegressionModel, LogisticRegressionOptions } from './metrics/classification.js';
 export { clusteringMetrics, miniBatchKMeans, vMeasure, bootstrapSubsets } from './metrics/clustering.js';
 export type { ClusteringOptions, MiniBatchKMeansOptions } from './metrics/clustering.js';

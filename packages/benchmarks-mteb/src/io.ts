@@ -60,8 +60,16 @@ export interface QrelsFile {
   rows: number;
 }
 
-/** BEIR qrels: TSV with header `query-id corpus-id score`. */
-export function readQrels(file: string): QrelsFile {
+export interface QrelsRow {
+  query: string;
+  doc: string;
+  score: number;
+  /** 1-based line number in the file */
+  line: number;
+}
+
+/** BEIR qrels rows in file order: TSV with header `query-id corpus-id score`; errors name file:line. */
+export function readQrelsRows(file: string): QrelsRow[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -73,8 +81,7 @@ export function readQrels(file: string): QrelsFile {
   if (header.length < 3 || header[0] !== 'query-id' || header[1] !== 'corpus-id' || header[2] !== 'score') {
     throw new DataError(`${file}:1: expected the header "query-id\\tcorpus-id\\tscore", got ${JSON.stringify(lines[0] ?? '')}`);
   }
-  const qrels: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
-  let rows = 0;
+  const rows: QrelsRow[] = [];
   for (let i = 1; i < lines.length; i++) {
     const raw = lines[i]!.replace(/\r$/, '');
     if (raw.trim() === '') continue;
@@ -82,21 +89,39 @@ export function readQrels(file: string): QrelsFile {
     if (parts.length < 3) throw new DataError(`${file}:${i + 1}: expected 3 tab-separated fields (query-id, corpus-id, score), got ${parts.length}`);
     const score = Number(parts[2]);
     if (!Number.isFinite(score) || parts[2]!.trim() === '') throw new DataError(`${file}:${i + 1}: score must be a number, got ${JSON.stringify(parts[2])}`);
-    const q = parts[0]!;
-    const d = parts[1]!;
-    const m = (qrels[q] ??= Object.create(null) as Record<string, number>);
-    m[d] = score;
-    rows++;
+    rows.push({ query: parts[0]!, doc: parts[1]!, score, line: i + 1 });
   }
-  return { qrels, rows };
+  return rows;
 }
 
-/** Writes a file atomically: a temporary file in the same folder, then rename. */
+/** Writes BEIR qrels rows (with the header) atomically. */
+export function writeQrels(file: string, rows: readonly Pick<QrelsRow, 'query' | 'doc' | 'score'>[]): void {
+  writeFileAtomic(file, `query-id\tcorpus-id\tscore\n${rows.map((r) => `${r.query}\t${r.doc}\t${r.score}\n`).join('')}`);
+}
+
+/** BEIR qrels as query id → doc id → grade (a later row for the same pair replaces the earlier one). */
+export function readQrels(file: string): QrelsFile {
+  const qrels: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
+  const rows = readQrelsRows(file);
+  for (const r of rows) (qrels[r.query] ??= Object.create(null) as Record<string, number>)[r.doc] = r.score;
+  return { qrels, rows: rows.length };
+}
+
+/**
+ * Writes a file atomically: a temporary file in the same folder, flushed to disk (fsync), then
+ * renamed over the target, so a crash leaves the old file or the new one, never a torn one.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    fs.writeFileSync(tmp, data);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeFileSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });

@@ -2,6 +2,7 @@
 // model_meta.json), and an aggregate Markdown table.
 import fs from 'node:fs';
 import path from 'node:path';
+import { tableMarkdown, type ReportCell, type ReportTable } from './document.js';
 import { writeJsonAtomic } from './io.js';
 import type { TaskType } from './tasks.js';
 
@@ -84,16 +85,17 @@ export function mainScore(r: TaskResult): number {
   return vals.reduce((a, b) => a + b, 0) / vals.length;
 }
 
-function modelLabel(r: TaskResult): string {
+/** A result's model as the report's columns and legends name it: name and short revision. */
+export function modelLabel(r: TaskResult): string {
   return `${r.model_name} (${r.model_revision.length <= 16 ? r.model_revision : `${r.model_revision.slice(0, 12)}…`})`;
 }
 
 /**
- * Markdown table: one row per task (type, domain, main metric), one column per model (name and
- * short revision), values ×100 with two decimals as MTEB's leaderboard shows them, then the mean
+ * The scores table as rows: one row per task (type, domain, main metric), one column per model (name
+ * and short revision), values ×100 with two decimals as MTEB's leaderboard shows them, then the mean
  * per domain and overall.
  */
-export function aggregateTable(results: readonly TaskResult[]): string {
+export function aggregateRows(results: readonly TaskResult[]): ReportTable {
   const models = [...new Set(results.map(modelLabel))];
   const tasks = [...new Map(results.map((r) => [r.task_name, r])).values()].sort((a, b) => a.domain.localeCompare(b.domain) || a.task_name.localeCompare(b.task_name));
   const get = (task: string, model: string): number | undefined => {
@@ -101,17 +103,18 @@ export function aggregateTable(results: readonly TaskResult[]): string {
     return r ? mainScore(r) : undefined;
   };
   const fmt = (v: number | undefined): string => (v === undefined || Number.isNaN(v) ? '–' : (100 * v).toFixed(2));
-  const esc = (s: string): string => s.replace(/\|/g, '\\|');
-  const lines = [`| task | type | domain | metric | ${models.map(esc).join(' | ')} |`, `|---|---|---|---|${models.map(() => '---:|').join('')}`];
-  for (const t of tasks) lines.push(`| ${esc(t.task_name)} | ${t.task_type} | ${esc(t.domain)} | ${t.main_metric} | ${models.map((m) => fmt(get(t.task_name, m))).join(' | ')} |`);
   const avg = (names: string[], m: string): number | undefined => {
     const v = names.map((n) => get(n, m)).filter((x): x is number => x !== undefined);
     return v.length === names.length && v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
   };
-  for (const d of [...new Set(tasks.map((t) => t.domain))]) {
-    const names = tasks.filter((t) => t.domain === d).map((t) => t.task_name);
-    lines.push(`| **mean ${esc(d)}** (${names.length}) | | | | ${models.map((m) => fmt(avg(names, m))).join(' | ')} |`);
-  }
-  lines.push(`| **mean all** (${tasks.length}) | | | | ${models.map((m) => fmt(avg(tasks.map((t) => t.task_name), m))).join(' | ')} |`);
-  return lines.join('\n') + '\n';
+  const rows: ReportCell[][] = tasks.map((t) => [t.task_name, t.task_type, t.domain, t.main_metric, ...models.map((m) => fmt(get(t.task_name, m)))]);
+  const meanRow = (label: string, names: string[]): ReportCell[] => [{ text: `mean ${label} (${names.length})`, strong: true }, '', '', '', ...models.map((m) => fmt(avg(names, m)))];
+  for (const d of [...new Set(tasks.map((t) => t.domain))]) rows.push(meanRow(d, tasks.filter((t) => t.domain === d).map((t) => t.task_name)));
+  rows.push(meanRow('all', tasks.map((t) => t.task_name)));
+  return { columns: [{ title: 'task' }, { title: 'type' }, { title: 'domain' }, { title: 'metric' }, ...models.map((m) => ({ title: m, align: 'right' as const }))], rows };
+}
+
+/** aggregateRows as a Markdown table. */
+export function aggregateTable(results: readonly TaskResult[]): string {
+  return tableMarkdown(aggregateRows(results)) + '\n';
 }

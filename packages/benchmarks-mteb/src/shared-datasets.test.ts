@@ -1,7 +1,7 @@
 // The built-in tasks against the real datasets in ../shared/datasets (skipped when absent).
 import { describe, expect, it } from 'vitest';
 import { sharedPath } from '../../../tools/test-support/shared.js';
-import { loadLabelledTexts, loadPairs, loadRetrieval, loadSts } from './data.js';
+import { loadLabelledTexts, loadPairs, loadReranking, loadRetrieval, loadSts } from './data.js';
 import { evaluateTask } from './evaluate.js';
 import { TaskRegistry } from './tasks.js';
 import { toyEncoder } from './test-support/toyEncoder.js';
@@ -19,9 +19,10 @@ describe('built-in tasks on ../shared/datasets', () => {
           expect(d.warnings, `${t.name} warnings`).toEqual([]);
         } else if (t.type === 'sts') expect(loadSts(t, root!, split).scores.length).toBeGreaterThan(0);
         else if (t.type === 'pair-classification') expect(new Set(loadPairs(t, root!, split).labels).size).toBe(2);
+        else if (t.type === 'reranking') expect(loadReranking(t, root!, split).length).toBeGreaterThan(0);
         else {
           expect(loadLabelledTexts(t, root!, split).texts.length).toBeGreaterThan(0);
-          if (t.type === 'classification') expect(new Set(loadLabelledTexts(t, root!, t.options.trainSplit as string).labels).size).toBeGreaterThan(1);
+          if (t.type === 'classification') expect(new Set(loadLabelledTexts(t, root!, t.options.trainSplit).labels).size).toBeGreaterThan(1);
         }
       }
     }

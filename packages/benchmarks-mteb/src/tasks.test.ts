@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadTaskFile, TaskRegistry, validateTask } from './tasks.js';
+import { loadTaskFile, TaskRegistry, validateSuite, validateTask } from './tasks.js';
 
 const sharedDatasets = ['glue_sst2', 'glue_mrpc', 'glue_rte', 'glue_cola', 'glue_stsb', 'financial_phrasebank', 'banking77', 'tatqa_retrieval', 'scifact', 'chemprot', 'scicite', 'chemlit_qa_retrieval', 'chemlit_clustering'];
 
@@ -49,6 +49,11 @@ describe('task file errors name the file, the field and what was expected', () =
     ['unknown field', { ...base, split: ['x'] }, /bad\.json: unknown field "split"/],
     ['option of another type', { ...base, options: { trainSplit: 'train' } }, /bad\.json: field "options\.trainSplit" is not an option of sts tasks/],
     ['bad option value', { ...base, type: 'classification', options: { samplesPerLabel: -2 } }, /bad\.json: field "options\.samplesPerLabel": expected a non-negative integer, got -2/],
+    ['bad option choice', { ...base, type: 'classification', options: { method: 'svm' } }, /bad\.json: field "options\.method": expected one of "logReg", "kNN", got "svm"/],
+    ['bad list element', { ...base, type: 'retrieval', options: { kValues: [1, 0] } }, /bad\.json: field "options\.kValues\[1\]": expected a positive integer, got 0/],
+    ['empty split name', { ...base, splits: ['test', ''] }, /bad\.json: field "splits\[1\]": expected a non-empty string, got ""/],
+    ['options not an object', { ...base, options: 3 }, /bad\.json: field "options": expected an object, got 3/],
+    ['not an object', [1], /bad\.json\[0\]: expected a JSON object with fields name, type, domain, data, splits, got 1/],
   ])('%s', (_label, content, re) => {
     const f = write('bad.json', content);
     expect(() => loadTaskFile(f)).toThrow(re);
@@ -59,5 +64,15 @@ describe('task file errors name the file, the field and what was expected', () =
   });
   it('a valid definition gets the type\'s default metric', () => {
     expect(validateTask(base).metric).toBe('cosine_spearman');
+  });
+  it('absent options get the documented defaults (README table), given ones are kept', () => {
+    expect(validateTask({ ...base, type: 'classification', options: { k: 5 } }).options).toEqual({ textField: 'text', labelField: 'label', trainSplit: 'train', method: 'logReg', nExperiments: 10, samplesPerLabel: 8, seed: 42, maxIter: 100, k: 5 });
+    expect(validateTask({ ...base, type: 'retrieval' }).options).toEqual({ scoreFunction: 'cosine', kValues: [1, 3, 5, 10, 100, 1000], ignoreIdenticalIds: true });
+    expect(validateTask({ ...base, type: 'clustering' }).options).toEqual({ textField: 'text', labelField: 'label', nSubsets: 10, subsetSize: 16384, batchSize: 512, seed: 42 });
+    expect(validateTask(base).options).toEqual({ sentence1Field: 'sentence1', sentence2Field: 'sentence2', scoreField: 'score' });
+  });
+  it('suite files are checked the same way', () => {
+    expect(() => validateSuite({ name: 'S', tasks: [] }, 'suites/s.json')).toThrow(/suites\/s\.json: field "tasks": expected a non-empty array of task names, got \[\]/);
+    expect(() => validateSuite({ name: 'S', tasks: ['A'], extra: 1 }, 'suites/s.json')).toThrow(/suites\/s\.json: unknown field "extra" \(expected one of name, description, tasks\)/);
   });
 });

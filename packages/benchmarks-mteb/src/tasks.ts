@@ -2,6 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DEFAULT_K_VALUES } from './metrics/retrieval.js';
 
 export const TASK_TYPES = ['retrieval', 'reranking', 'sts', 'classification', 'pair-classification', 'clustering'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
@@ -16,24 +18,81 @@ export const DEFAULT_MAIN_METRIC: Record<TaskType, string> = {
   clustering: 'v_measure',
 };
 
-export interface TaskDefinition {
+const nonEmptyString = z.string({ error: 'a non-empty string' }).min(1, { error: 'a non-empty string' });
+const nonNegativeInt = z.int({ error: 'a non-negative integer' }).min(0, { error: 'a non-negative integer' });
+const positiveInt = z.int({ error: 'a positive integer' }).min(1, { error: 'a positive integer' });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `one of ${values.map((v) => `"${v}"`).join(', ')}` });
+const textFields = { textField: nonEmptyString.default('text'), labelField: nonEmptyString.default('label') };
+const pairFields = { sentence1Field: nonEmptyString.default('sentence1'), sentence2Field: nonEmptyString.default('sentence2') };
+
+/**
+ * The options of each task type, with their defaults: the one place that gives validation, the
+ * TypeScript types evaluation reads, and the defaults the README lists.
+ */
+export const TASK_OPTION_SCHEMAS = {
+  retrieval: z.strictObject({
+    scoreFunction: oneOf(['cosine', 'dot']).default('cosine'),
+    kValues: z.array(positiveInt, { error: 'a non-empty array of positive integers' }).min(1, { error: 'a non-empty array of positive integers' }).default(() => [...DEFAULT_K_VALUES]),
+    ignoreIdenticalIds: z.boolean({ error: 'true or false' }).default(true),
+    /** Absent: exhaustiveSearch's own block sizes. */
+    queryBlockSize: positiveInt.optional(),
+    corpusBlockSize: positiveInt.optional(),
+  }),
+  reranking: z.strictObject({}),
+  sts: z.strictObject({ ...pairFields, scoreField: nonEmptyString.default('score') }),
+  classification: z.strictObject({
+    ...textFields,
+    trainSplit: nonEmptyString.default('train'),
+    method: oneOf(['logReg', 'kNN']).default('logReg'),
+    nExperiments: nonNegativeInt.default(10),
+    samplesPerLabel: nonNegativeInt.default(8),
+    seed: nonNegativeInt.default(42),
+    maxIter: nonNegativeInt.default(100),
+    k: nonNegativeInt.default(3),
+  }),
+  'pair-classification': z.strictObject({ ...pairFields, labelField: nonEmptyString.default('label') }),
+  clustering: z.strictObject({ ...textFields, nSubsets: nonNegativeInt.default(10), subsetSize: nonNegativeInt.default(16384), batchSize: nonNegativeInt.default(512), seed: nonNegativeInt.default(42) }),
+} as const satisfies Record<TaskType, z.ZodObject>;
+
+export type TaskOptions<T extends TaskType> = z.output<(typeof TASK_OPTION_SCHEMAS)[T]>;
+
+const taskFields = {
+  $schema: z.string().optional(),
   /** Unique task name, also the results file name (e.g. "SciFact"). */
-  name: string;
-  type: TaskType;
+  name: nonEmptyString,
   /** Free-form domain tag: general, finance, science, chemistry, ... */
-  domain: string;
-  description?: string;
+  domain: nonEmptyString,
+  description: nonEmptyString.optional(),
   /** Data folder: relative to the datasets root, or absolute. */
-  data: string;
+  data: nonEmptyString,
   /** Evaluation splits (file `<split>.jsonl`, or `qrels/<split>.tsv` for retrieval). */
-  splits: string[];
+  splits: z.array(nonEmptyString, { error: 'a non-empty array of split names' }).min(1, { error: 'a non-empty array of split names' }),
   /** Main score key (defaults to DEFAULT_MAIN_METRIC[type]). */
-  metric: string;
-  /** Type-specific options (see TaskOptions in the README). */
-  options: Record<string, unknown>;
-  /** Where the definition came from (file path or "builtin:<file>"), for error messages. */
-  source?: string;
-}
+  metric: nonEmptyString.optional(),
+};
+
+// absent options parse as {} so that every default is filled in
+const taskVariant = <T extends TaskType, S extends z.ZodObject>(type: T, options: S) => z.strictObject({ ...taskFields, type: z.literal(type), options: options.prefault({} as z.input<S>) });
+
+/** A task file's object: one variant per task type, told apart by `type`. */
+export const taskFileSchema = z.discriminatedUnion('type', [
+  taskVariant('retrieval', TASK_OPTION_SCHEMAS['retrieval']),
+  taskVariant('reranking', TASK_OPTION_SCHEMAS['reranking']),
+  taskVariant('sts', TASK_OPTION_SCHEMAS['sts']),
+  taskVariant('classification', TASK_OPTION_SCHEMAS['classification']),
+  taskVariant('pair-classification', TASK_OPTION_SCHEMAS['pair-classification']),
+  taskVariant('clustering', TASK_OPTION_SCHEMAS['clustering']),
+]);
+
+type Distribute<T> = T extends unknown ? Omit<T, '$schema' | 'metric'> & { metric: string; source?: string } : never;
+/**
+ * A validated task: `type` decides the `options` type (with every default filled in), so code that
+ * switches on `type` reads options without casts. `source` is where the definition came from
+ * (file path or "builtin:<file>"), for error messages.
+ */
+export type TaskDefinition = Distribute<z.output<typeof taskFileSchema>>;
+/** The validated tasks of some types, e.g. `TaskOf<'classification' | 'clustering'>`. */
+export type TaskOf<T extends TaskType> = Extract<TaskDefinition, { type: T }>;
 
 export interface SuiteDefinition {
   name: string;
@@ -42,6 +101,13 @@ export interface SuiteDefinition {
   source?: string;
 }
 
+const suiteFileSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: nonEmptyString,
+  description: nonEmptyString.optional(),
+  tasks: z.array(nonEmptyString, { error: 'a non-empty array of task names' }).min(1, { error: 'a non-empty array of task names' }),
+});
+
 export class TaskDefinitionError extends Error {
   constructor(message: string) {
     super(message);
@@ -49,97 +115,54 @@ export class TaskDefinitionError extends Error {
   }
 }
 
-type OptionSpec = Record<string, 'string' | 'number' | 'integer' | 'boolean' | 'number[]' | readonly string[]>;
-
-const TEXT_FIELDS: OptionSpec = { textField: 'string', labelField: 'string' };
-const OPTION_SPECS: Record<TaskType, OptionSpec> = {
-  retrieval: { scoreFunction: ['cosine', 'dot'], kValues: 'number[]', ignoreIdenticalIds: 'boolean', queryBlockSize: 'integer', corpusBlockSize: 'integer' },
-  reranking: {},
-  sts: { sentence1Field: 'string', sentence2Field: 'string', scoreField: 'string' },
-  classification: { ...TEXT_FIELDS, trainSplit: 'string', method: ['logReg', 'kNN'], nExperiments: 'integer', samplesPerLabel: 'integer', seed: 'integer', maxIter: 'integer', k: 'integer' },
-  'pair-classification': { sentence1Field: 'string', sentence2Field: 'string', labelField: 'string' },
-  clustering: { ...TEXT_FIELDS, nSubsets: 'integer', subsetSize: 'integer', batchSize: 'integer', seed: 'integer' },
-};
-
 function describe(v: unknown): string {
   return v === undefined ? 'nothing' : JSON.stringify(v);
 }
 
-function checkType(where: string, field: string, v: unknown, spec: OptionSpec[string]): void {
-  const fail = (expected: string): never => {
-    throw new TaskDefinitionError(`${where}: field "${field}": expected ${expected}, got ${describe(v)}`);
-  };
-  if (Array.isArray(spec)) {
-    if (typeof v !== 'string' || !spec.includes(v)) fail(`one of ${spec.map((s) => `"${s}"`).join(', ')}`);
-    return;
-  }
-  switch (spec) {
-    case 'string':
-      if (typeof v !== 'string' || v === '') fail('a non-empty string');
-      return;
-    case 'number':
-      if (typeof v !== 'number' || !Number.isFinite(v)) fail('a number');
-      return;
-    case 'integer':
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail('a non-negative integer');
-      return;
-    case 'boolean':
-      if (typeof v !== 'boolean') fail('true or false');
-      return;
-    case 'number[]':
-      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'number' && Number.isInteger(x) && x > 0)) fail('a non-empty array of positive integers');
-      return;
-  }
+function valueAt(raw: unknown, at: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of at) v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
 }
 
-/** Validates a parsed task definition; errors name the source, the field and what was expected. */
-export function validateTask(raw: unknown, source = '<task>'): TaskDefinition {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TaskDefinitionError(`${source}: expected a JSON object with fields name, type, domain, data, splits, got ${describe(raw)}`);
-  const o = raw as Record<string, unknown>;
-  const known = new Set(['$schema', 'name', 'type', 'domain', 'description', 'data', 'splits', 'metric', 'options']);
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new TaskDefinitionError(`${source}: unknown field "${k}" (expected one of ${[...known].filter((x) => x !== '$schema').join(', ')})`);
-  checkType(source, 'name', o.name, 'string');
-  checkType(source, 'type', o.type, TASK_TYPES);
-  checkType(source, 'domain', o.domain, 'string');
-  checkType(source, 'data', o.data, 'string');
-  if (o.description !== undefined) checkType(source, 'description', o.description, 'string');
-  if (!Array.isArray(o.splits) || o.splits.length === 0 || !o.splits.every((s) => typeof s === 'string' && s !== '')) {
-    throw new TaskDefinitionError(`${source}: field "splits": expected a non-empty array of split names, got ${describe(o.splits)}`);
-  }
-  const type = o.type as TaskType;
-  if (o.metric !== undefined) checkType(source, 'metric', o.metric, 'string');
-  const options = o.options ?? {};
-  if (typeof options !== 'object' || Array.isArray(options)) throw new TaskDefinitionError(`${source}: field "options": expected an object, got ${describe(options)}`);
-  const spec = OPTION_SPECS[type];
-  for (const [k, v] of Object.entries(options)) {
-    const s = spec[k];
-    if (s === undefined) {
-      const allowed = Object.keys(spec);
-      throw new TaskDefinitionError(`${source}: field "options.${k}" is not an option of ${type} tasks (expected ${allowed.length ? `one of ${allowed.join(', ')}` : 'no options'})`);
+/** The first schema problem as one sentence naming the source, the field and what was expected. */
+function schemaError(source: string, raw: unknown, error: z.ZodError, what: string): TaskDefinitionError {
+  const issue = error.issues[0]!;
+  const at = issue.path.map(String);
+  const field = at.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    if (at.length === 1 && at[0] === 'options') {
+      const type = (raw as { type: TaskType }).type;
+      const allowed = Object.keys(TASK_OPTION_SCHEMAS[type].shape);
+      return new TaskDefinitionError(`${source}: field "options.${key}" is not an option of ${type} tasks (expected ${allowed.length ? `one of ${allowed.join(', ')}` : 'no options'})`);
     }
-    checkType(source, `options.${k}`, v, s);
+    const known = what === 'task' ? ['name', 'type', 'domain', 'description', 'data', 'splits', 'metric', 'options'] : Object.keys(suiteFileSchema.shape).filter((k) => k !== '$schema');
+    return new TaskDefinitionError(`${source}: unknown field "${[...at, key].join('.')}" (expected one of ${known.join(', ')})`);
   }
-  return {
-    name: o.name as string,
-    type,
-    domain: o.domain as string,
-    ...(o.description !== undefined ? { description: o.description as string } : {}),
-    data: o.data as string,
-    splits: [...(o.splits as string[])],
-    metric: (o.metric as string | undefined) ?? DEFAULT_MAIN_METRIC[type],
-    options: { ...(options as Record<string, unknown>) },
-    source,
-  };
+  if (issue.code === 'invalid_union' && field === 'type') return new TaskDefinitionError(`${source}: field "type": expected one of ${TASK_TYPES.map((t) => `"${t}"`).join(', ')}, got ${describe(valueAt(raw, at))}`);
+  if (field === '') return new TaskDefinitionError(`${source}: expected a JSON object with fields ${what === 'task' ? 'name, type, domain, data, splits' : 'name, tasks'}, got ${describe(raw)}`);
+  const name = at.map((k, i) => (/^\d+$/.test(k) ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+  const expected = issue.code === 'invalid_type' && issue.expected === 'object' ? 'an object' : issue.message;
+  return new TaskDefinitionError(`${source}: field "${name}": expected ${expected}, got ${describe(valueAt(raw, at))}`);
+}
+
+/**
+ * Validates a parsed task definition, filling in the default options and metric; errors name the
+ * source, the field and what was expected. A literal `type` in the input narrows the result's type.
+ */
+export function validateTask<const R>(raw: R, source = '<task>'): R extends { type: infer T extends TaskType } ? TaskOf<T> : TaskDefinition {
+  const parsed = taskFileSchema.safeParse(raw);
+  if (!parsed.success) throw schemaError(source, raw, parsed.error, 'task');
+  const { $schema: _schema, metric, ...task } = parsed.data;
+  return { ...task, metric: metric ?? DEFAULT_MAIN_METRIC[task.type], source } as never;
 }
 
 export function validateSuite(raw: unknown, source = '<suite>'): SuiteDefinition {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new TaskDefinitionError(`${source}: expected a JSON object with fields name, tasks, got ${describe(raw)}`);
-  const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!['$schema', 'name', 'description', 'tasks'].includes(k)) throw new TaskDefinitionError(`${source}: unknown field "${k}" (expected name, description, tasks)`);
-  checkType(source, 'name', o.name, 'string');
-  if (o.description !== undefined) checkType(source, 'description', o.description, 'string');
-  if (!Array.isArray(o.tasks) || o.tasks.length === 0 || !o.tasks.every((t) => typeof t === 'string' && t !== '')) throw new TaskDefinitionError(`${source}: field "tasks": expected a non-empty array of task names, got ${describe(o.tasks)}`);
-  return { name: o.name as string, ...(o.description !== undefined ? { description: o.description as string } : {}), tasks: [...(o.tasks as string[])], source };
+  const parsed = suiteFileSchema.safeParse(raw);
+  if (!parsed.success) throw schemaError(source, raw, parsed.error, 'suite');
+  const { $schema: _schema, ...suite } = parsed.data;
+  return { ...suite, source };
 }
 
 function readJsonFile(file: string): unknown {

@@ -1,9 +1,10 @@
 // @prunekit/mask-smp: Static Model Pruning (learned Top-v masks over frozen weights) and its
 // baselines (movement pruning, magnitude pruning with fine-tuning, dense fine-tuning).
-export { keepCount, kthLargest, topVMask, packBits, unpackBits } from './topv.js';
+// Top-v and the SMP-L / SMP-S keep counts live in tensor-core's allocator module (re-exported here)
+export { keepCount, kthLargest, topVMask, allocateKeep, scoreMass, smpSFractions } from '@prunekit/tensor-core';
+export type { KeepAllocation as Allocation, KeepMatrix as AllocMatrix } from '@prunekit/tensor-core';
+export { packBits, unpackBits } from './maskio.js';
 export { steMaskedWeight } from './ste.js';
-export { allocateKeep, scoreMass, smpSFractions } from './allocate.js';
-export type { Allocation, AllocMatrix } from './allocate.js';
 export { keepSchedule, regulariserWeight } from './schedule.js';
 export type { KeepScheduleOptions } from './schedule.js';
 export { TASKS, resolveTask, checkTemplate } from './tasks.js';

@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { MaskSet, writeFileAtomic, writeJsonAtomic } from '@prunekit/tensor-core';
-import { packBits, unpackBits } from './topv.js';
 
 export const BITMASK_FILE = 'masks.bin';
 export const MANIFEST_FILE = 'masks.json';
@@ -81,4 +80,19 @@ export function loadBitMasks(dir: string): { masks: MaskSet; manifest: BitMaskMa
     masks.set(m.name, m.shape, data);
   }
   return { masks, manifest };
+}
+
+/** Packs a 0/1 mask into ceil(n/8) bytes, bit i of the mask = bit (i mod 8) of byte ⌊i/8⌋ (LSB first; numpy.packbits(..., bitorder='little')). */
+export function packBits(mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(mask.length / 8));
+  for (let i = 0; i < mask.length; i++) if (mask[i]) out[i >>> 3] = out[i >>> 3]! | (1 << (i & 7));
+  return out;
+}
+
+/** Inverse of packBits for `n` entries. */
+export function unpackBits(bytes: Uint8Array, n: number): Uint8Array {
+  if (bytes.length !== Math.ceil(n / 8)) throw new Error(`${bytes.length} bytes cannot hold exactly ${n} mask bits (expected ${Math.ceil(n / 8)})`);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (bytes[i >>> 3]! >>> (i & 7)) & 1;
+  return out;
 }

@@ -1,8 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, initBackend } from '@prunekit/tensor-core';
+import { createRng, initBackend, topVMask } from '@prunekit/tensor-core';
 import { steMaskedWeight } from './ste.js';
-import { topVMask } from './topv.js';
 
 beforeAll(async () => {
   await initBackend();

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { Tokenizer, createRng, crossEntropyLoss, initBackend, loadModel, prunableParameters, variableGrads, type WeightView } from '@prunekit/tensor-core';
+import { Tokenizer, createRng, crossEntropyLoss, initBackend, loadModel, prunableParameters, topVMask, variableGrads, type WeightView } from '@prunekit/tensor-core';
 import { disposeBatch, encodeExamples, loadExamples, makeBatch, resolveLabelWords } from './data.js';
 import { labelWordLogits } from './head.js';
 import { loadBitMasks } from './maskio.js';
@@ -10,7 +10,6 @@ import { runSmp } from './run.js';
 import { regulariserWeight } from './schedule.js';
 import { steMaskedWeight } from './ste.js';
 import { resolveTask } from './tasks.js';
-import { topVMask } from './topv.js';
 import { evaluate, trainMethod, type TrainData } from './train.js';
 import { tinySetup } from './test-support/tiny.js';
 
@@ -63,15 +62,24 @@ describe('trainMethod', () => {
     const cfg = { method: 'smp-l' as const, keep: 0.3, steps: 6, batchSize: 16, finalHold: 1 };
     const straight = await trainMethod(model, data, cfg);
     for (const m of straight.masks!.stats().perMatrix) expect(m.kept).toBe(Math.round(0.3 * m.numel));
-    // interrupted after a checkpoint at step 3 (simulated by a run of 3 steps whose checkpoint we keep)
-    const first = await trainMethod(model, data, { ...cfg, checkpointEvery: 3, workDir: work }, {});
+    // stopped during step 4, after the checkpoint of step 3
+    await expect(trainMethod(model, data, { ...cfg, checkpointEvery: 3, workDir: work }, {
+      onStep: (l) => {
+        if (l.step === 4) throw new Error('stopped');
+      },
+    })).rejects.toThrow('stopped');
     expect(fs.existsSync(path.join(work, 'checkpoint.safetensors'))).toBe(true);
     const resumed = await trainMethod(model, data, { ...cfg, checkpointEvery: 3, workDir: work });
-    expect(first.stepsRun).toBe(3 + 3); // the first call wrote the step-3 checkpoint and finished
     expect(resumed.stepsRun).toBe(3);
-    expect(resumed.history.map((h) => h.loss)).toEqual(straight.history.map((h) => h.loss));
+    // the whole step log (losses, regulariser, kept and flipped fractions) equals the uninterrupted run's
+    expect(resumed.history).toEqual(straight.history);
     for (const [n, m] of straight.masks!.masks) expect(Array.from(resumed.masks!.masks.get(n)!.data)).toEqual(Array.from(m.data));
     expect(resumed.final.scores).toEqual(straight.final.scores);
+    // a finished run's checkpoint (after the last step) makes a re-run a no-op with the same result
+    const again = await trainMethod(model, data, { ...cfg, checkpointEvery: 3, workDir: work });
+    expect(again.stepsRun).toBe(0);
+    expect(again.history).toEqual(straight.history);
+    expect(again.final.scores).toEqual(straight.final.scores);
     await expect(trainMethod(model, data, { ...cfg, keep: 0.5, checkpointEvery: 3, workDir: work })).rejects.toThrow(/other settings/);
     model.dispose();
   });

@@ -6,24 +6,19 @@
 //                  no regulariser.
 //   magnitude-ft   all weights trained; mask = Top-v of |W| per matrix, recomputed every step.
 //   full-ft        dense fine-tuning of all weights (no mask).
-// The pruning methods follow the cubic keep schedule from 1 to v_f with a final hold. Checkpoints
-// (scores, weights, optimizer state, logs) make a run resumable with bit-identical results.
-import fs from 'node:fs';
-import path from 'node:path';
+// The pruning methods follow the cubic keep schedule from 1 to v_f with a final hold. The loop,
+// batch order, AdamW groups and checkpoints (exact resume) are tensor-core's trainer.
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AdamW, MaskSet, SafetensorsFile, createRng, crossEntropyLoss, isNoDecayParam, kdLoss, linearWarmupSchedule,
-  constantSchedule, maskedView, prunableParameters, toHost, variableGrads, writeSafetensors,
-  type EncoderModel, type HostTensor, type PrunablePolicy, type WeightView, type AdamWState,
+  BatchOrder, MaskSet, allocateKeep, topVMask, crossEntropyLoss, isNoDecayParam, kdLoss, linearWarmupSchedule, constantSchedule, maskedView,
+  prunableParameters, train, type EncoderModel, type PrunablePolicy, type TrainerState, type VariableGroup, type WeightView,
 } from '@prunekit/tensor-core';
-import { allocateKeep } from './allocate.js';
-import { disposeBatch, makeBatch, type EncodedExample } from './data.js';
+import { disposeBatch, makeBatch, type EncodedExample, type TensorBatch } from './data.js';
 import { labelWordLogits } from './head.js';
 import { classificationScores, mainScore, type Scores } from './metrics.js';
 import { keepSchedule, regulariserWeight } from './schedule.js';
 import { steMaskedWeight } from './ste.js';
-import { topVMask } from './topv.js';
 import type { Metric } from './tasks.js';
 
 export type PruneMethod = 'smp-l' | 'smp-s' | 'movement' | 'magnitude-ft' | 'full-ft';
@@ -60,7 +55,7 @@ export interface TrainConfig {
   kdAlpha?: number;
   /** evaluate every k steps (default 0: only at the end) */
   evalEvery?: number;
-  /** write a checkpoint every k steps into workDir (default 0: never) */
+  /** with workDir: write a checkpoint every k steps and after the last step (default 0: only after the last) */
   checkpointEvery?: number;
   workDir?: string;
   /** prunable matrices (default: Q, K, V, attention output, FFN up, FFN down of every layer) */
@@ -209,9 +204,7 @@ function configFingerprint(r: Resolved, model: EncoderModel, data: TrainData, po
   return h.digest('hex').slice(0, 16);
 }
 
-const CHECKPOINT = 'checkpoint.safetensors';
-
-/** Trains one method on one task; see the file comment. */
+/** Trains one method on one task with tensor-core's trainer; see the file comment. */
 export async function trainMethod(model: EncoderModel, data: TrainData, config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const r = resolveConfig(config);
@@ -225,7 +218,7 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
   const schedule = keepSchedule({ finalKeep: r.keep, totalSteps: r.steps, finalHold: r.finalHold });
   const lrSched = r.lrSchedule === 'linear' ? linearWarmupSchedule(0, r.steps) : constantSchedule();
 
-  // variables: scores S:<name>, weights W:<name>
+  // variables: scores S (group "scores") and weights W (group "weights"), by HF name
   const scores = new Map<string, tf.Variable>();
   const weights = new Map<string, tf.Variable>();
   // tf.variable keeps its own handle on the initial tensor, which is freed here
@@ -236,18 +229,17 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
   };
   if (usesScores(r.method)) for (const p of prunable) scores.set(p.name, variableFrom(tf.zeros(p.shape, 'float32')));
   if (trainsWeights(r.method)) for (const [name, t] of model.params) if (t.dtype === 'float32') weights.set(name, variableFrom(t.clone()));
-  const sOpt = scores.size ? new AdamW(new Map([...scores].map(([n, v]) => [`S:${n}`, v])), { lr: r.scoreLr, weightDecay: 0, schedule: lrSched }) : null;
-  const wOpt = weights.size ? new AdamW(new Map([...weights].map(([n, v]) => [`W:${n}`, v])), { lr: r.weightLr, weightDecay: r.weightDecay, noDecay: (n) => isNoDecayParam(n.slice(2)), schedule: lrSched }) : null;
-  const allVars = new Map<string, tf.Variable>([...[...scores].map(([n, v]) => [`S:${n}`, v] as const), ...[...weights].map(([n, v]) => [`W:${n}`, v] as const)]);
+  const groups: VariableGroup[] = [];
+  if (scores.size) groups.push({ name: 'scores', variables: scores, lr: r.scoreLr, weightDecay: 0, schedule: lrSched });
+  if (weights.size) groups.push({ name: 'weights', variables: weights, lr: r.weightLr, weightDecay: r.weightDecay, noDecay: isNoDecayParam, schedule: lrSched });
   const totalScoreNumel = prunable.reduce((a, p) => a + p.numel, 0);
 
   const history: StepLog[] = [];
   const evals: EvalLog[] = [];
-  let start = 0;
-  const fingerprint = configFingerprint(r, model, data, prunableNames);
-  const ckptFile = config.workDir ? path.join(config.workDir, CHECKPOINT) : null;
   let maskTensors = new Map<string, tf.Tensor>();
   let previousMasks: Map<string, Uint8Array> | null = null;
+  /** this step's scheduled keep fraction and mask statistics (set before the step, logged after it) */
+  let current = { keep: 1, kept: 1, flipped: 0 };
 
   const baseOf = (name: string): tf.Tensor => weights.get(name) ?? model.params.get(name)!;
   const trainView: WeightView = (name) => {
@@ -301,141 +293,89 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     return { kept: total ? kept / total : 1, flipped: total ? flips / total : 0 };
   };
 
-  const writeCheckpoint = async (step: number): Promise<void> => {
-    if (!ckptFile) return;
-    const host = new Map<string, HostTensor>();
-    for (const [n, v] of allVars) host.set(n, await toHost(v));
-    const meta: Record<string, string> = { format: 'prunekit-smp-checkpoint', fingerprint, step: String(step), history: JSON.stringify(history), evals: JSON.stringify(evals) };
-    for (const [key, opt] of [['optS', sOpt], ['optW', wOpt]] as const) {
-      if (!opt) continue;
-      const st = opt.state();
-      for (const [n, t] of Object.entries(st.tensors)) host.set(`${key}/${n}`, await toHost(t));
-      tf.dispose(Object.values(st.tensors));
-      meta[key] = JSON.stringify({ step: st.step, variableSteps: st.variableSteps });
-    }
-    fs.mkdirSync(path.dirname(ckptFile), { recursive: true });
-    writeSafetensors(ckptFile, host, meta);
-    hooks.onCheckpoint?.(step, ckptFile);
-  };
-
-  const readCheckpoint = (): void => {
-    if (!ckptFile || !fs.existsSync(ckptFile)) return;
-    const f = SafetensorsFile.open(ckptFile);
-    try {
-      const meta = f.metadata;
-      if (meta.format !== 'prunekit-smp-checkpoint') throw new Error(`${ckptFile} is not a prunekit SMP checkpoint`);
-      if (meta.fingerprint !== fingerprint) {
-        throw new Error(`${ckptFile} was written by a run with other settings, data or model (fingerprint ${meta.fingerprint ?? '?'}, this run ${fingerprint}); delete it or choose another work folder to start over`);
-      }
-      tf.tidy(() => {
-        for (const [n, v] of allVars) {
-          const t = f.read(n);
-          v.assign(tf.tensor(t.data as Float32Array, t.shape, 'float32'));
-        }
-      });
-      for (const [key, opt] of [['optS', sOpt], ['optW', wOpt]] as const) {
-        if (!opt) continue;
-        const info = JSON.parse(meta[key] ?? 'null') as { step: number; variableSteps: Record<string, number> } | null;
-        if (!info) throw new Error(`${ckptFile}: optimizer state ${key} is missing`);
-        const tensors: tf.NamedTensorMap = {};
-        for (const name of f.names()) {
-          if (!name.startsWith(`${key}/`)) continue;
-          const t = f.read(name);
-          tensors[name.slice(key.length + 1)] = tf.tensor(t.data as Float32Array, t.shape, 'float32');
-        }
-        const state: AdamWState = { step: info.step, variableSteps: info.variableSteps, tensors };
-        opt.loadState(state);
-        tf.dispose(Object.values(tensors));
-      }
-      start = Number(meta.step);
-      history.push(...(JSON.parse(meta.history ?? '[]') as StepLog[]));
-      evals.push(...(JSON.parse(meta.evals ?? '[]') as EvalLog[]));
-    } finally {
-      f.close();
-    }
-  };
-
-  // data order: a seeded permutation per epoch, full batches only (each step has batchSize rows)
-  const n = data.train.length;
-  const bs = Math.min(r.batchSize, n);
-  const perEpoch = Math.floor(n / bs);
-  const orders = new Map<number, Int32Array>();
-  const batchIndices = (step: number): Int32Array => {
-    const epoch = Math.floor(step / perEpoch);
-    let order = orders.get(epoch);
-    if (!order) {
-      orders.clear();
-      order = createRng(`train:${r.seed}`).fork(`epoch:${epoch}`).permutation(n);
-      orders.set(epoch, order);
-    }
-    const i = step % perEpoch;
-    return order.subarray(i * bs, (i + 1) * bs);
-  };
-
   const evalWith = (step: number, keepNow: number, view: WeightView): EvalLog => {
     const { scores: sc } = evaluate(model, data.eval, data.labelIds, c, view, 64, padId);
     return { step, keep: keepNow, scores: sc, main: mainScore(sc, data.metric) };
   };
 
-  try {
-    readCheckpoint();
-    for (let step = start; step < r.steps; step++) {
-      const vt = r.method === 'full-ft' ? 1 : schedule(step);
-      const { kept, flipped } = setMasks(computeMasks(vt));
-      const idx = batchIndices(step);
-      const batch = makeBatch(data.train, idx, padId);
-      const teacher = data.teacherLogits
-        ? tf.tensor2d(Float32Array.from({ length: idx.length * c }, (_, j) => data.teacherLogits![idx[Math.floor(j / c)]! * c + (j % c)]!), [idx.length, c])
-        : null;
-      const lambda = r.method === 'smp-l' || r.method === 'smp-s' ? regulariserWeight(r.lambdaR, vt, r.keep) : 0;
-      let regValue = 0;
-      try {
-        const regHolder: tf.Scalar[] = [];
-        const { value, grads } = variableGrads(() => tf.tidy(() => {
-          const logits = labelWordLogits(model, batch, data.labelIds, trainView, r.dropout ? { training: true, dropoutSeed: r.seed * 100_003 + step } : {});
-          let loss: tf.Scalar = teacher
-            ? kdLoss(logits, teacher, batch.labels, { temperature: r.kdTemperature, alpha: r.kdAlpha })
-            : crossEntropyLoss(logits, batch.labels);
-          if (lambda > 0) {
-            const sums = [...scores.values()].map((s) => tf.sum(tf.sigmoid(s)));
-            const reg = tf.mul(tf.div(tf.addN(sums), tf.scalar(totalScoreNumel)), tf.scalar(lambda)) as tf.Scalar;
-            regHolder.push(tf.keep(tf.clone(reg)));
-            loss = tf.add(loss, reg);
-          }
-          return loss;
-        }), allVars);
-        if (regHolder.length) {
-          regValue = regHolder[0]!.dataSync()[0]!;
-          tf.dispose(regHolder);
-        }
-        const sg: tf.NamedTensorMap = {};
-        const wg: tf.NamedTensorMap = {};
-        for (const [k, g] of Object.entries(grads)) (k.startsWith('S:') ? sg : wg)[k] = g;
-        sOpt?.step(sg);
-        wOpt?.step(wg);
-        const loss = value.dataSync()[0]!;
-        tf.dispose([value, ...Object.values(grads)]);
-        if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at step ${step + 1}; lower the learning rate`);
-        const log: StepLog = { step: step + 1, loss, reg: regValue, keep: vt, kept, flipped };
-        history.push(log);
-        hooks.onStep?.(log, r.steps);
-      } finally {
-        disposeBatch(batch);
-        teacher?.dispose();
-      }
-      const done = step + 1;
-      if (r.evalEvery > 0 && done % r.evalEvery === 0 && done < r.steps) {
-        // evaluate what the current scores select at the current keep fraction
-        const e = evalWith(done, schedule(Math.min(done, r.steps - 1)), (name) => {
-          const m = maskTensors.get(name);
-          return m ? tf.mul(baseOf(name), m) : baseOf(name);
-        });
-        evals.push(e);
-        hooks.onEval?.(e);
-      }
-      if (r.checkpointEvery > 0 && done % r.checkpointEvery === 0 && done < r.steps) await writeCheckpoint(done);
-    }
+  // the logs and the previous step's masks (for `flipped`) travel with the checkpoint
+  const state: TrainerState = {
+    save: () => ({
+      json: { history, evals },
+      tensors: new Map([...(previousMasks ?? [])].map(([n, m]) => [n, { dtype: 'U8', shape: [m.length], data: m }])),
+    }),
+    load: (json, tensors) => {
+      const saved = json as { history: StepLog[]; evals: EvalLog[] };
+      history.push(...saved.history);
+      evals.push(...saved.evals);
+      if (tensors.size) previousMasks = new Map([...tensors].map(([n, t]) => [n, t.data as Uint8Array]));
+    },
+  };
 
+  const withTeacher = data.teacherLogits;
+  const kd = { temperature: r.kdTemperature, alpha: r.kdAlpha };
+  const result = await train<{ batch: TensorBatch; teacher: tf.Tensor2D | null }>({
+    groups,
+    steps: r.steps,
+    // full batches of a seeded permutation per epoch; "train:<seed>" keeps SMP's stream
+    order: new BatchOrder({ size: data.train.length, batchSize: r.batchSize, seed: `train:${r.seed}` }),
+    loadBatch: (idx) => ({
+      batch: makeBatch(data.train, idx, padId),
+      teacher: withTeacher ? tf.tensor2d(Float32Array.from({ length: idx.length * c }, (_, j) => withTeacher[idx[Math.floor(j / c)]! * c + (j % c)]!), [idx.length, c]) : null,
+    }),
+    disposeBatch: ({ batch, teacher }) => {
+      disposeBatch(batch);
+      teacher?.dispose();
+    },
+    beforeStep: ({ step }) => {
+      const vt = r.method === 'full-ft' ? 1 : schedule(step);
+      current = { keep: vt, ...setMasks(computeMasks(vt)) };
+    },
+    loss: ({ batch, teacher }, { step }) => {
+      const logits = labelWordLogits(model, batch, data.labelIds, trainView, r.dropout ? { training: true, dropoutSeed: r.seed * 100_003 + step } : {});
+      return teacher ? kdLoss(logits, teacher, batch.labels, kd) : crossEntropyLoss(logits, batch.labels);
+    },
+    regularisers: r.method === 'smp-l' || r.method === 'smp-s' ? [{
+      // λ_R · (s_t / s_f) · R(S), R(S) = mean σ(S) over every score
+      name: 'reg',
+      term: ({ step }) => {
+        const lambda = regulariserWeight(r.lambdaR, schedule(step), r.keep);
+        if (!(lambda > 0)) return null;
+        const sums = [...scores.values()].map((s) => tf.sum(tf.sigmoid(s)));
+        return tf.mul(tf.div(tf.addN(sums), tf.scalar(totalScoreNumel)), tf.scalar(lambda)) as tf.Scalar;
+      },
+    }] : [],
+    onStep: (l) => {
+      const log: StepLog = { step: l.step, loss: l.loss, reg: l.terms.reg ?? 0, ...current };
+      history.push(log);
+      hooks.onStep?.(log, r.steps);
+    },
+    evalEvery: r.evalEvery,
+    onEval: (done) => {
+      // evaluate what the current scores select at the current keep fraction
+      const e = evalWith(done, schedule(Math.min(done, r.steps - 1)), (name) => {
+        const m = maskTensors.get(name);
+        return m ? tf.mul(baseOf(name), m) : baseOf(name);
+      });
+      evals.push(e);
+      hooks.onEval?.(e);
+    },
+    ...(config.workDir ? {
+      checkpoint: {
+        dir: config.workDir, every: r.checkpointEvery, fingerprint: configFingerprint(r, model, data, prunableNames), state,
+        onWrite: (step: number, file: string) => hooks.onCheckpoint?.(step, file),
+      },
+    } : {}),
+  }).catch((err: unknown) => {
+    disposeAll();
+    throw err;
+  });
+  function disposeAll(): void {
+    for (const t of maskTensors.values()) t.dispose();
+    for (const v of [...scores.values(), ...weights.values()]) v.dispose();
+  }
+
+  try {
     // final masks at v_f from the final scores (or weights)
     let masks: MaskSet | null = null;
     if (r.method !== 'full-ft') {
@@ -455,11 +395,8 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     hooks.onEval?.(final);
     let trained: Map<string, tf.Tensor> | null = null;
     if (weights.size) trained = new Map([...weights].map(([nm, v]) => [nm, v.clone()]));
-    return { masks, final, history, evals, weights: trained, stepsRun: r.steps - start, seconds: (performance.now() - t0) / 1000 };
+    return { masks, final, history, evals, weights: trained, stepsRun: r.steps - result.resumedFrom, seconds: (performance.now() - t0) / 1000 };
   } finally {
-    for (const t of maskTensors.values()) t.dispose();
-    sOpt?.dispose();
-    wOpt?.dispose();
-    for (const v of allVars.values()) v.dispose();
+    disposeAll();
   }
 }

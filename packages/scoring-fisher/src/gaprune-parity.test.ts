@@ -5,9 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, loadModel, readSafetensors, toFloat32, toInt32, type EncoderInputs, type HostTensor } from '@prunekit/tensor-core';
 import { workspaceRoot } from '../../../tools/test-support/shared.js';
-import { GradStatsAccumulator, type GradStats } from './gradstats.js';
+import { GradStatsAccumulator, fisherOf, type GradStats } from './gradstats.js';
 import { alignment, matrixCosine } from './alignment.js';
-import { daiScores, type Weights } from './scorers.js';
+import { balancedDaiScores, daiScores, type Weights } from './scorers.js';
 
 const fixtures = path.join(workspaceRoot, 'tools', 'fixtures', 'data');
 const { tensors, metadata } = readSafetensors(path.join(fixtures, 'gaprune', 'refs.safetensors'));
@@ -99,6 +99,44 @@ describe('GAPrune statistics against PyTorch', () => {
       expect(relDiff(plusLn2(pm.get(n)!.scores), ref(`dai_pm.${n}`)), n).toBeLessThanOrEqual(1e-5);
       expect(relDiff(plusLn2(pw.get(n)!.scores), ref(`dai_pw.${n}`)), n).toBeLessThanOrEqual(1e-5);
       expect(relDiff(zs.get(n)!.scores, ref(`dai_pw_zsig.${n}`)), n).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it('the official code\'s Fisher normalisation (Σ g² ÷ samples) and DAI under it', () => {
+    expect(domain.numSamples).toBe(6);
+    expect(domainChunked.numSamples).toBe(6);
+    for (const n of params) {
+      expect(relDiff(fisherOf(domain, n, 'samples')!, ref(`domain.fisher_samples.${n}`)), n).toBeLessThanOrEqual(1e-5);
+      expect(relDiff(fisherOf(general, n, 'samples')!, ref(`general.fisher_samples.${n}`)), n).toBeLessThanOrEqual(1e-5);
+      // batches (default) is B = 2 times larger than samples, away from the 1e-8 floor
+      expect(relDiff(fisherOf(domain, n, 'batches')!, ref(`domain.fisher.${n}`)), n).toBeLessThanOrEqual(1e-5);
+    }
+    const official = daiScores(weights, domain, general, { alignment: 'per-weight', fisherNormalisation: 'samples' });
+    const manual = new Map(params.map((n) => [n, official.get(n)!.scores]));
+    // DAI recomputed from the reference's sample-normalised Fisher (the formula written out here, independently)
+    for (const n of params) {
+      const w = weights.get(n)!.data;
+      const fd = ref(`domain.fisher_samples.${n}`);
+      const fg = ref(`general.fisher_samples.${n}`);
+      const a = ref(`align_pw.${n}`);
+      const expected = w.map((x, i) => {
+        const m = Math.abs(x);
+        const z = (fd[i]! * m - fg[i]! * m) * Math.min(1.2, Math.max(0.8, 1 + 0.2 * a[i]!)) + 0.5 * Math.sqrt(m + 1e-8);
+        return Math.log1p(Math.exp(z)) - Math.LN2;
+      });
+      expect(relDiff(manual.get(n)!, expected), n).toBeLessThanOrEqual(1e-5);
+    }
+    const stale: GradStats = { ...domain };
+    delete stale.numSamples;
+    expect(() => fisherOf(stale, params[0]!, 'samples')).toThrow(/number of samples/);
+  });
+
+  it('gaprune-balanced (prunekit variant) per matrix and per weight', () => {
+    const pm = balancedDaiScores(weights, domain, general, { alignment: 'per-matrix' });
+    const pw = balancedDaiScores(weights, domain, general, { alignment: 'per-weight' });
+    for (const n of params) {
+      expect(relDiff(pm.get(n)!.scores, ref(`dai_balanced_pm.${n}`)), n).toBeLessThanOrEqual(1e-5);
+      expect(relDiff(pw.get(n)!.scores, ref(`dai_balanced_pw.${n}`)), n).toBeLessThanOrEqual(1e-5);
     }
   });
 });

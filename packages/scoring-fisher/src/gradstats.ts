@@ -4,11 +4,11 @@
 // variables updated in place; every `checkpoint.every` batches they are written to disk so an
 // interrupted run resumes where it stopped and ends with the same numbers.
 import fs from 'node:fs';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  GradientAccumulator, SafetensorsFile, createRng, infoNCELoss, modelFingerprint, pool, variableGrads, writeSafetensors,
+  GradientAccumulator, SafetensorsFile, createRng, infoNCELoss, modelFingerprint, pool, readCheckpoint, toFloat32, variableGrads,
+  writeCheckpoint, writeSafetensors,
   type EncoderInputs, type EncoderModel, type HostTensor, type PoolingMode, type Seed, type SentenceEncoder,
 } from '@prunekit/tensor-core';
 import { INFONCE_SCALE, disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
@@ -24,6 +24,8 @@ export interface GradStats {
   meanGrad: Map<string, Float32Array>;
   shapes: Map<string, number[]>;
   numBatches: number;
+  /** triplets seen over all batches: the official code's Fisher divisor; absent in old files */
+  numSamples?: number;
   meta: Record<string, string>;
 }
 
@@ -47,6 +49,7 @@ export class GradStatsAccumulator {
   private readonly sum: GradientAccumulator;
   /** microBatch only: sequences per backward pass, and the current batch's gradient summed over them */
   private readonly chunks: { size: number; batchGrad: GradientAccumulator } | null;
+  private samples = 0;
 
   constructor(private readonly model: EncoderModel, readonly params: readonly string[], private readonly pooling: PoolingMode, options: GradStatsAccumulatorOptions = {}) {
     const mb = options.microBatch;
@@ -67,6 +70,7 @@ export class GradStatsAccumulator {
 
   /** Adds one batch; returns its loss. */
   add(batch: TripletInputs): number {
+    this.samples += batch.query.inputIds.shape[0];
     if (this.chunks) return this.addInChunks(batch, this.chunks.batchGrad, this.chunks.size);
     const { value, grads } = variableGrads(() => tripletInfoNCE(this.model, this.pooling, batch, this.view), this.vars);
     this.sq.add(grads);
@@ -121,7 +125,8 @@ export class GradStatsAccumulator {
     return { sumSq: read(this.sq), sum: read(this.sum) };
   }
 
-  restore(sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, batches: number): void {
+  restore(sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, batches: number, samples = 0): void {
+    this.samples = samples;
     this.sq.restore(sumSq, batches);
     this.sum.restore(sum, batches);
   }
@@ -133,7 +138,7 @@ export class GradStatsAccumulator {
     const fisher = new Map([...sumSq].map(([k, v]) => [k, v.map((x) => x / n + FISHER_EPS)]));
     const meanGrad = new Map([...sum].map(([k, v]) => [k, v.map((x) => x / n)]));
     const shapes = new Map([...this.vars].map(([k, v]) => [k, [...v.shape]]));
-    return { fisher, meanGrad, shapes, numBatches: n, meta: { ...meta, numBatches: String(n) } };
+    return { fisher, meanGrad, shapes, numBatches: n, numSamples: this.samples, meta: { ...meta, numBatches: String(n), numSamples: String(this.samples) } };
   }
 
   dispose(): void {
@@ -159,6 +164,11 @@ export interface GradStatsOptions {
   onBatch?: (done: number, total: number, loss: number) => void;
   /** recorded in the result's meta (e.g. "domain" / "general") */
   label?: string;
+  /**
+   * prefixed to every query (GAPrune encodes queries with the embedding model's instruction); default:
+   * the folder's sentence-transformers "query" prompt (config_sentence_transformers.json), else none
+   */
+  queryPrompt?: string;
 }
 
 /** Batches of triplets in a seeded order (the same seed gives the same batches). */
@@ -206,6 +216,8 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
   let batches = tripletBatches(triplets, batchSize, seed);
   if (options.maxBatches !== undefined) batches = batches.slice(0, options.maxBatches);
   if (batches.length === 0) throw new Error('no triplets to compute gradient statistics on');
+  const queryPrompt = options.queryPrompt ?? encoder.prompts.query ?? '';
+  if (queryPrompt !== '') batches = batches.map((batch) => batch.map((t) => ({ ...t, query: queryPrompt + t.query })));
   const mine = shard ? shardBatchIndices(batches.length, shard) : batches.map((_, i) => i);
   const meta: Record<string, string> = {
     format: 'prunekit-gradstats',
@@ -217,6 +229,7 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
     totalBatches: String(batches.length),
     numExamples: String(mine.reduce((a, b) => a + batches[b]!.length, 0)),
     loss: 'infonce-scale20',
+    ...(queryPrompt === '' ? {} : { queryPrompt }),
     ...(shard ? { shardIndex: String(shard.index), shardCount: String(shard.count), params: paramsFingerprint(options.params) } : {}),
   };
   const acc = new GradStatsAccumulator(encoder.model, options.params, encoder.pooling.mode, options.microBatch === undefined ? {} : { microBatch: options.microBatch });
@@ -225,10 +238,10 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
     const ck = options.checkpoint;
     if (ck && fs.existsSync(ck.file)) {
       const saved = readGradStatsFile(ck.file);
-      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount'].find((k) => saved.meta[k] !== meta[k]);
+      const mismatch = ['dataFingerprint', 'modelFingerprint', 'batchSize', 'seed', 'totalBatches', 'shardIndex', 'shardCount', 'queryPrompt'].find((k) => saved.meta[k] !== meta[k]);
       if (mismatch) throw new Error(`${ck.file}: checkpoint was made with a different ${mismatch} (${saved.meta[mismatch]} vs ${meta[mismatch]}); delete it to start over`);
       start = Number(saved.meta.batchesDone);
-      acc.restore(saved.sumSq, saved.sum, start);
+      acc.restore(saved.sumSq, saved.sum, start, batches.slice(0, start).reduce((a, b) => a + b.length, 0));
     }
     for (let k = start; k < mine.length; k++) {
       const inputs = await tokenizeTriplets(encoder.tokenizer, batches[mine[k]!]!, encoder.maxLength);
@@ -252,6 +265,8 @@ async function accumulate(encoder: SentenceEncoder, triplets: readonly Triplet[]
   }
 }
 
+const CHECKPOINT_FORMAT = 'prunekit-gradstats';
+
 function writeGradStatsFile(file: string, sumSq: Map<string, Float32Array>, sum: Map<string, Float32Array>, params: readonly string[], model: EncoderModel, meta: Record<string, string>): void {
   const tensors = new Map<string, HostTensor>();
   for (const name of params) {
@@ -259,24 +274,39 @@ function writeGradStatsFile(file: string, sumSq: Map<string, Float32Array>, sum:
     tensors.set(`sumsq.${name}`, { dtype: 'F32', shape, data: sumSq.get(name)! });
     tensors.set(`sum.${name}`, { dtype: 'F32', shape, data: sum.get(name)! });
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  writeSafetensors(file, tensors, meta);
+  writeCheckpoint(file, CHECKPOINT_FORMAT, tensors, meta);
 }
 
 function readGradStatsFile(file: string): { sumSq: Map<string, Float32Array>; sum: Map<string, Float32Array>; meta: Record<string, string> } {
-  const st = SafetensorsFile.open(file);
-  try {
-    const sumSq = new Map<string, Float32Array>();
-    const sum = new Map<string, Float32Array>();
-    for (const name of st.names()) {
-      if (name.startsWith('sumsq.')) sumSq.set(name.slice(6), st.readFloat32(name));
-      else if (name.startsWith('sum.')) sum.set(name.slice(4), st.readFloat32(name));
-    }
-    if (st.metadata.format !== 'prunekit-gradstats') throw new Error(`${file}: not a prunekit gradient-statistics file (metadata format is ${st.metadata.format ?? 'missing'})`);
-    return { sumSq, sum, meta: st.metadata };
-  } finally {
-    st.close();
+  const ck = readCheckpoint(file, CHECKPOINT_FORMAT);
+  if (!ck) throw new Error(`${file} does not exist`);
+  const sumSq = new Map<string, Float32Array>();
+  const sum = new Map<string, Float32Array>();
+  for (const [name, t] of ck.tensors) {
+    if (name.startsWith('sumsq.')) sumSq.set(name.slice(6), toFloat32(t, name));
+    else if (name.startsWith('sum.')) sum.set(name.slice(4), toFloat32(t, name));
   }
+  return { sumSq, sum, meta: ck.meta };
+}
+
+/** How the squared gradients are averaged: over batches (prunekit's default) or over samples (the official GAPrune code). */
+export type FisherNormalisation = 'batches' | 'samples';
+export const FISHER_NORMALISATIONS: readonly FisherNormalisation[] = ['batches', 'samples'];
+
+/**
+ * Diagonal Fisher of one matrix under a normalisation: stats keep Σ g² ÷ batches + 1e-8; the official
+ * code divides Σ g² by the number of samples instead (+1e-8), i.e. B× smaller at batch size B.
+ */
+export function fisherOf(stats: GradStats, name: string, normalisation: FisherNormalisation = 'batches'): Float32Array | undefined {
+  if (!FISHER_NORMALISATIONS.includes(normalisation)) throw new Error(`Fisher normalisation must be ${FISHER_NORMALISATIONS.join(' or ')} (got "${normalisation as string}")`);
+  const f = stats.fisher.get(name);
+  if (!f || normalisation === 'batches') return f;
+  // statistics merged from shards, or saved before numSamples existed, still know it when every batch was run
+  const complete = stats.meta.totalBatches === String(stats.numBatches) ? Number(stats.meta.numExamples) : undefined;
+  const samples = stats.numSamples ?? complete;
+  if (samples === undefined || !(samples > 0)) throw new Error('these gradient statistics do not record their number of samples (made by an older prunekit); recompute them to use Fisher normalisation "samples"');
+  const k = stats.numBatches / samples;
+  return f.map((x) => (x - FISHER_EPS) * k + FISHER_EPS);
 }
 
 /** Saves finished statistics (Fisher + mean gradient) as safetensors keyed "fisher.<name>" / "grad.<name>". */
@@ -303,7 +333,8 @@ export function loadGradStats(file: string): GradStats {
         shapes.set(name.slice(7), st.entry(name).shape);
       } else if (name.startsWith('grad.')) meanGrad.set(name.slice(5), st.readFloat32(name));
     }
-    return { fisher, meanGrad, shapes, numBatches: Number(st.metadata.numBatches), meta: st.metadata };
+    const samples = st.metadata.numSamples;
+    return { fisher, meanGrad, shapes, numBatches: Number(st.metadata.numBatches), ...(samples === undefined ? {} : { numSamples: Number(samples) }), meta: st.metadata };
   } finally {
     st.close();
   }

@@ -73,7 +73,7 @@ function givenStats(stats: GradStats, label: 'domain' | 'general', encoder: Sent
   return stats;
 }
 
-async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: PruneRunOptions, workDir: string): Promise<GradStats> {
+export async function statsFor(encoder: SentenceEncoder, label: 'domain' | 'general', triplets: readonly Triplet[], params: string[], opts: PruneRunOptions, workDir: string): Promise<GradStats> {
   const given = label === 'domain' ? opts.domainStats : opts.generalStats;
   if (given) return givenStats(given, label, encoder, params);
   const key = `${label}-${tripletsFingerprint(triplets)}-${modelFingerprint(encoder.model)}-b${opts.batchSize ?? 16}-m${opts.maxBatches ?? 'all'}-s${opts.seed ?? 0}-${params.length}`;

@@ -2,9 +2,8 @@
 // held fixed. The forward reads W ⊙ M, so pruned weights get zero gradient; they start at zero and
 // AdamW (zero gradient, zero moments, decoupled decay of zero) keeps them exactly zero.
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, linearWarmupSchedule, type MaskSet, type SentenceEncoder } from '@prunekit/tensor-core';
-import { disposeTripletInputs, tokenizeTriplets, tripletInfoNCE } from './loss.js';
-import { tripletBatches } from './gradstats.js';
+import { BatchOrder, createRng, linearWarmupSchedule, train, type MaskSet, type SentenceEncoder } from '@prunekit/tensor-core';
+import { disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
 import type { Triplet } from './triplets.js';
 
 export interface RetrainOptions {
@@ -37,35 +36,23 @@ export async function retrainMasked(encoder: SentenceEncoder, masks: MaskSet, tr
     const m = maskTensors.get(name);
     return m ? tf.mul(v, m) : v;
   };
-  const opt = new AdamW(vars, { lr: options.lr ?? 2e-5, weightDecay: options.weightDecay ?? 0.01, schedule: linearWarmupSchedule(options.warmupSteps ?? Math.round(steps * 0.1), steps) });
   const losses: number[] = [];
   try {
-    let epoch = 0;
-    let batches = tripletBatches(triplets, batchSize, `${seed}:0`);
-    for (let step = 0; step < steps; step++) {
-      const idx = step - epoch * batches.length;
-      if (idx >= batches.length) {
-        epoch += 1;
-        batches = tripletBatches(triplets, batchSize, `${seed}:${epoch}`);
-      }
-      const inputs = await tokenizeTriplets(encoder.tokenizer, batches[step - epoch * batches.length]!, encoder.maxLength);
-      try {
-        const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-          // dropout seeds differ per step so each step sees fresh masks, reproducibly
-          const dropoutSeed = (options.dropout ?? true) ? seed * 100_003 + step : undefined;
-          return tripletInfoNCE(model, encoder.pooling.mode, inputs, view, 20, dropoutSeed);
-        }), [...vars.values()]);
-        const named: tf.NamedTensorMap = {};
-        for (const [name, v] of vars) if (grads[v.name]) named[name] = grads[v.name]!;
-        opt.step(named);
-        const loss = value.dataSync()[0]!;
-        losses.push(loss);
-        tf.dispose([value, ...Object.values(grads)]);
-        options.onStep?.(step + 1, steps, loss);
-      } finally {
-        disposeTripletInputs(inputs);
-      }
-    }
+    const dropout = options.dropout ?? true;
+    await train<TripletInputs>({
+      groups: [{ name: 'weights', variables: vars, lr: options.lr ?? 2e-5, weightDecay: options.weightDecay ?? 0.01, schedule: linearWarmupSchedule(options.warmupSteps ?? Math.round(steps * 0.1), steps) }],
+      steps,
+      // full batches of a seeded permutation per epoch (the stream tripletBatches uses for seed "<seed>:<epoch>")
+      order: new BatchOrder({ size: triplets.length, batchSize, epochRng: (e) => createRng(`${seed}:${e}`).fork('gradstats-batches') }),
+      loadBatch: (idx) => tokenizeTriplets(encoder.tokenizer, Array.from(idx, (i) => triplets[i]!), encoder.maxLength),
+      disposeBatch: disposeTripletInputs,
+      // dropout seeds differ per step so each step sees fresh masks, reproducibly
+      loss: (inputs, { step }) => tripletInfoNCE(model, encoder.pooling.mode, inputs, view, 20, dropout ? seed * 100_003 + step : undefined),
+      onStep: (l) => {
+        losses.push(l.loss);
+        options.onStep?.(l.step, steps, l.loss);
+      },
+    });
     // write the trained (masked) weights back into the model
     for (const name of vars.keys()) {
       const old = model.params.get(name)!;
@@ -74,7 +61,6 @@ export async function retrainMasked(encoder: SentenceEncoder, masks: MaskSet, tr
     }
     return losses;
   } finally {
-    opt.dispose();
     for (const v of vars.values()) v.dispose();
     for (const t of maskTensors.values()) t.dispose();
   }

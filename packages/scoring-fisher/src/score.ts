@@ -2,19 +2,21 @@
 // policy selects. Allocation (global / per-layer / per-matrix) is applied afterwards by the caller
 // with tensor-core's allocateMasks, so any scorer pairs with any allocator.
 import { prunableParameters, type PrunablePolicy, type ScoredMatrix, type SentenceEncoder } from '@prunekit/tensor-core';
-import { daiScores, fisherScores, magnitudeScores, randomScores, taylorScores, wandaScores, type DaiOptions, type DaiTerms, type Weights } from './scorers.js';
+import { balancedDaiScores, daiScores, fisherScores, magnitudeScores, randomScores, taylorProducts, taylorScores, wandaScores, type BalancedDaiOptions, type DaiOptions, type DaiTerms, type Weights } from './scorers.js';
+import { randomGroupScores, scoreGroups, type GroupAggregate, type GroupScore, type StructureKind } from './structured.js';
 import { daiDiagnostics, type DaiDiagnostics } from './diagnostics.js';
 import { inputActivationNorms } from './activations.js';
 import type { GradStats } from './gradstats.js';
 
-export type ScoringMethod = 'gaprune' | 'magnitude' | 'random' | 'fisher' | 'fisher-general' | 'taylor' | 'wanda';
-export const SCORING_METHODS: readonly ScoringMethod[] = ['gaprune', 'magnitude', 'random', 'fisher', 'fisher-general', 'taylor', 'wanda'];
+/** 'gaprune' is the published DAI; 'gaprune-balanced' is prunekit's variant (balancedDaiScores). */
+export type ScoringMethod = 'gaprune' | 'gaprune-balanced' | 'magnitude' | 'random' | 'fisher' | 'fisher-general' | 'taylor' | 'wanda';
+export const SCORING_METHODS: readonly ScoringMethod[] = ['gaprune', 'gaprune-balanced', 'magnitude', 'random', 'fisher', 'fisher-general', 'taylor', 'wanda'];
 
 /** Which inputs each method needs. */
 export function methodNeeds(method: ScoringMethod): { domain: boolean; general: boolean; calibrationTexts: boolean } {
   return {
-    domain: method === 'gaprune' || method === 'fisher' || method === 'taylor',
-    general: method === 'gaprune' || method === 'fisher-general',
+    domain: method === 'gaprune' || method === 'gaprune-balanced' || method === 'fisher' || method === 'taylor',
+    general: method === 'gaprune' || method === 'gaprune-balanced' || method === 'fisher-general',
     calibrationTexts: method === 'wanda',
   };
 }
@@ -26,6 +28,8 @@ export interface ScoreInputs {
   calibrationTexts?: readonly string[];
   seed?: number;
   dai?: DaiOptions;
+  /** settings of gaprune-balanced */
+  balanced?: BalancedDaiOptions;
 }
 
 export interface ScoreResult {
@@ -48,6 +52,8 @@ export async function scoreWeights(encoder: SentenceEncoder, method: ScoringMeth
       const scores = daiScores(weights, inputs.domain!, inputs.general!, inputs.dai ?? {}, terms);
       return { scores, diagnostics: daiDiagnostics(weights, scores, terms) };
     }
+    case 'gaprune-balanced':
+      return { scores: balancedDaiScores(weights, inputs.domain!, inputs.general!, inputs.balanced ?? {}) };
     case 'magnitude':
       return { scores: magnitudeScores(weights) };
     case 'random':
@@ -64,4 +70,30 @@ export async function scoreWeights(encoder: SentenceEncoder, method: ScoringMeth
       return { scores: wandaScores(weights, norms) };
     }
   }
+}
+
+/** How each method's per-weight values become a group score (structured.ts GroupAggregate). */
+export const GROUP_AGGREGATES: Readonly<Record<Exclude<ScoringMethod, 'random'>, GroupAggregate>> = {
+  gaprune: 'sum', 'gaprune-balanced': 'sum', fisher: 'sum', 'fisher-general': 'sum', wanda: 'sum',
+  // group L2 norm of the weights
+  magnitude: 'l2',
+  // |Σ ḡ·W| over the group
+  taylor: 'abs-sum',
+};
+
+/**
+ * Group scores for structured pruning with any method: the method's per-weight scores summed over each
+ * group, except magnitude (group L2 of W), Taylor (first-order group Taylor |Σ ḡ·W|) and random (one
+ * seeded draw per group). `weights` must cover every matrix of the groups (structuredParameterNames).
+ */
+export async function scoreGroupsWith(encoder: SentenceEncoder, method: ScoringMethod, weights: Weights, inputs: ScoreInputs, structure: readonly StructureKind[]): Promise<{ groups: GroupScore[]; diagnostics?: DaiDiagnostics }> {
+  if (method === 'random') return { groups: randomGroupScores(encoder.model, inputs.seed ?? 0, structure) };
+  const aggregate = GROUP_AGGREGATES[method];
+  if (method === 'magnitude') return { groups: scoreGroups(encoder.model, new Map([...weights].map(([n, w]) => [n, { shape: w.shape, scores: w.data }])), { structure, aggregate }) };
+  if (method === 'taylor') {
+    if (!inputs.domain) throw new Error('method "taylor" needs domain gradient statistics (--domain)');
+    return { groups: scoreGroups(encoder.model, taylorProducts(weights, inputs.domain), { structure, aggregate }) };
+  }
+  const { scores, diagnostics } = await scoreWeights(encoder, method, weights, inputs);
+  return { groups: scoreGroups(encoder.model, scores, { structure, aggregate }), ...(diagnostics ? { diagnostics } : {}) };
 }

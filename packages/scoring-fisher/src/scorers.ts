@@ -2,7 +2,7 @@
 // with; each returns a ScoredMatrix per HF name, for any allocator of @prunekit/tensor-core.
 import { createRng, type ScoredMatrix, type Seed } from '@prunekit/tensor-core';
 import { alignment as alignmentOf, type AlignmentMode } from './alignment.js';
-import type { GradStats } from './gradstats.js';
+import { fisherOf, type FisherNormalisation, type GradStats } from './gradstats.js';
 
 export type Rescale = 'none' | 'zscore-sigmoid' | 'minmax' | 'rank';
 export const RESCALES: readonly Rescale[] = ['none', 'zscore-sigmoid', 'minmax', 'rank'];
@@ -18,6 +18,8 @@ export interface DaiOptions {
   alignment?: AlignmentMode;
   /** per-tensor rescaling of the final scores (paper: none; the code's default: zscore-sigmoid) */
   rescale?: Rescale;
+  /** Σ g² ÷ batches (prunekit default) or ÷ samples (the official code); see fisherOf */
+  fisherNormalisation?: FisherNormalisation;
 }
 
 export interface DaiTerms {
@@ -52,13 +54,7 @@ export function daiScores(weights: Weights, domain: GradStats, general: GradStat
   const mode = options.alignment ?? 'per-matrix';
   const out = new Map<string, ScoredMatrix>();
   for (const [name, w] of weights) {
-    const fd = domain.fisher.get(name);
-    const fg = general.fisher.get(name);
-    const gd = domain.meanGrad.get(name);
-    const gg = general.meanGrad.get(name);
-    if (!fd || !fg || !gd || !gg) throw new Error(`no ${!fd || !gd ? 'domain' : 'general'} gradient statistics for "${name}"`);
-    if (fd.length !== w.data.length || fg.length !== w.data.length) throw new Error(`gradient statistics for "${name}" do not match the weight's shape [${w.shape.join(', ')}]`);
-    const a = alignmentOf(gd, gg, w.shape, mode);
+    const { fd, fg, a } = statsFor(name, w, domain, general, mode, options.fisherNormalisation);
     const n = w.data.length;
     const scores = new Float32Array(n);
     const terms = collectTerms ? { domainTerm: new Float32Array(n), generalTerm: new Float32Array(n), alignmentFactor: new Float32Array(n), magnitudeTerm: new Float32Array(n) } : null;
@@ -78,6 +74,65 @@ export function daiScores(weights: Weights, domain: GradStats, general: GradStat
     }
     if (terms) collectTerms!.set(name, terms);
     out.set(name, { shape: w.shape, scores: rescale(scores, options.rescale ?? 'none') });
+  }
+  return out;
+}
+
+function statsFor(name: string, w: { shape: number[]; data: Float32Array }, domain: GradStats, general: GradStats, mode: AlignmentMode, normalisation?: FisherNormalisation): { fd: Float32Array; fg: Float32Array; a: Float32Array } {
+  const fd = fisherOf(domain, name, normalisation);
+  const fg = fisherOf(general, name, normalisation);
+  const gd = domain.meanGrad.get(name);
+  const gg = general.meanGrad.get(name);
+  if (!fd || !fg || !gd || !gg) throw new Error(`no ${!fd || !gd ? 'domain' : 'general'} gradient statistics for "${name}"`);
+  if (fd.length !== w.data.length || fg.length !== w.data.length) throw new Error(`gradient statistics for "${name}" do not match the weight's shape [${w.shape.join(', ')}]`);
+  return { fd, fg, a: alignmentOf(gd, gg, w.shape, mode) };
+}
+
+export interface BalancedDaiOptions {
+  /** weight of the general Fisher term after normalisation (default 1) */
+  beta?: number;
+  /** weight of the magnitude term after normalisation (default 1) */
+  gamma?: number;
+  alignment?: AlignmentMode;
+}
+
+/**
+ * gaprune-balanced (a prunekit variant, not the published method): DAI's three terms put on one scale
+ * per tensor before they are combined, so the domain Fisher and the alignment can move the ranking:
+ *   score = (D/mean D − β·G/mean G) · clip(1 + 0.2·a, 0.8, 1.2) + γ · M/mean M
+ * with D = F_D·|W|, G = F_G·|W|, M = √(|W| + 1e-8), means over the tensor. Each normalised term has
+ * mean 1, so β = γ = 1 (the defaults, chosen a priori, not tuned on any reported table) weigh domain
+ * saliency, general saliency and magnitude equally. Dividing by the mean also makes the score
+ * independent of the Fisher normalisation (batches vs samples) and of the data set size. Published
+ * DAI: these terms differ by ~1e4-1e5 in scale, so DAI ranks like √|W| (notes/gaprune-scale.md).
+ */
+export function balancedDaiScores(weights: Weights, domain: GradStats, general: GradStats, options: BalancedDaiOptions = {}): Map<string, ScoredMatrix> {
+  const beta = options.beta ?? 1;
+  const gamma = options.gamma ?? 1;
+  const mode = options.alignment ?? 'per-matrix';
+  const out = new Map<string, ScoredMatrix>();
+  for (const [name, w] of weights) {
+    const { fd, fg, a } = statsFor(name, w, domain, general, mode);
+    const n = w.data.length;
+    let sd = 0;
+    let sg = 0;
+    let sm = 0;
+    for (let i = 0; i < n; i++) {
+      const mag = Math.abs(w.data[i]!);
+      sd += fd[i]! * mag;
+      sg += fg[i]! * mag;
+      sm += Math.sqrt(mag + EPS);
+    }
+    const md = sd / n || 1;
+    const mg = sg / n || 1;
+    const mm = sm / n || 1;
+    const scores = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const mag = Math.abs(w.data[i]!);
+      const factor = Math.min(1.2, Math.max(0.8, 1 + 0.2 * a[i]!));
+      scores[i] = ((fd[i]! * mag) / md - (beta * fg[i]! * mag) / mg) * factor + (gamma * Math.sqrt(mag + EPS)) / mm;
+    }
+    out.set(name, { shape: w.shape, scores });
   }
   return out;
 }
@@ -118,6 +173,15 @@ export function magnitudeScores(weights: Weights): Map<string, ScoredMatrix> {
 export function randomScores(weights: Weights, seed: Seed): Map<string, ScoredMatrix> {
   const rng = createRng(seed);
   return new Map([...weights].map(([n, w]) => [n, { shape: w.shape, scores: rng.fork(n).uniformArray(w.data.length) }]));
+}
+
+/** Signed first-order terms ḡ ⊙ W (mean domain gradient): summed over a group, |Σ| is group Taylor. */
+export function taylorProducts(weights: Weights, stats: GradStats): Map<string, ScoredMatrix> {
+  return new Map([...weights].map(([n, w]) => {
+    const g = stats.meanGrad.get(n);
+    if (!g) throw new Error(`no gradient statistics for "${n}"`);
+    return [n, { shape: w.shape, scores: w.data.map((x, i) => x * g[i]!) }];
+  }));
 }
 
 /** Fisher baseline: F ⊙ W² (the diagonal-Fisher saliency of removing each weight). */

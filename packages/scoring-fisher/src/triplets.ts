@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
+import { readQrelsRows } from '@prunekit/benchmarks-mteb';
 import { loadJsonl, createRng, type Seed } from '@prunekit/tensor-core';
 import { Bm25Index } from './bm25.js';
 
@@ -43,13 +44,7 @@ export async function readBeir(dir: string, split: string): Promise<RetrievalDat
   const qrelsFile = path.join(dir, 'qrels', `${split}.tsv`);
   if (!fs.existsSync(qrelsFile)) throw new Error(`${qrelsFile}: missing (split "${split}")`);
   const qrels = new Map<string, string[]>();
-  const lines = fs.readFileSync(qrelsFile, 'utf8').split('\n');
-  lines.forEach((line, i) => {
-    if (i === 0 || line.trim() === '') return; // header: query-id corpus-id score
-    const [q, d, s] = line.split('\t');
-    if (q === undefined || d === undefined || s === undefined) throw new Error(`${qrelsFile}:${i + 1}: expected "query-id<TAB>corpus-id<TAB>score"`);
-    if (Number(s) > 0) qrels.set(q, [...(qrels.get(q) ?? []), d]);
-  });
+  for (const r of readQrelsRows(qrelsFile)) if (r.score > 0) qrels.set(r.query, [...(qrels.get(r.query) ?? []), r.doc]);
   return { corpus, queries, qrels };
 }
 

@@ -1,6 +1,7 @@
 // Backend initialisation: the native TensorFlow backend (tfjs-node) when it loads, otherwise the
 // pure-JS CPU backend with a one-line warning. PRUNEKIT_BACKEND forces one; forcing a backend that
 // cannot load is an error, never a silent fallback.
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -28,11 +29,66 @@ export interface InitBackendOptions {
   warn?: (line: string) => void;
 }
 
+/** PRUNEKIT_TF_LOG=1 (or the CLI's --verbose) shows TensorFlow's native log lines. */
+export function tensorflowLogsWanted(): boolean {
+  const v = process.env.PRUNEKIT_TF_LOG?.trim().toLowerCase();
+  return v !== undefined && v !== '' && v !== '0' && v !== 'false';
+}
+
+/**
+ * Runs `load` with the process's stderr (fd 2) pointed at /dev/null, then restores it.
+ * Loading the TensorFlow 2.21 library prints, from C++ static initialisers, absl's "All log messages
+ * before absl::InitializeLog()" warning and oneDNN's info line; measured: TF_CPP_MIN_LOG_LEVEL (even 3)
+ * silences only the later CPU-instructions lines, not these two, and no other variable does. Node cannot dup2, but on Linux it can
+ * re-open the stream behind fd 2 through /proc/self/fd and close/re-open fd 2 (the lowest free fd).
+ * Where any step is not possible (another OS, a socket as stderr) it just runs `load`.
+ */
+function withStderrSilenced<T>(load: () => T): T {
+  if (process.platform !== 'linux') return load();
+  let saved: number;
+  try {
+    saved = fs.openSync('/proc/self/fd/2', 'a');
+  } catch {
+    return load();
+  }
+  const restore = (): void => {
+    fs.openSync(`/proc/self/fd/${saved}`, 'a'); // the lowest free fd: 2 again, the original stderr
+    fs.closeSync(saved);
+  };
+  fs.closeSync(2);
+  let silenced = false;
+  try {
+    const nullFd = fs.openSync('/dev/null', 'a');
+    silenced = nullFd === 2;
+    if (!silenced) fs.closeSync(nullFd);
+  } catch {
+    // no /dev/null: load with stderr as it was
+  }
+  if (!silenced) {
+    restore();
+    return load();
+  }
+  try {
+    return load();
+  } finally {
+    fs.closeSync(2);
+    restore();
+  }
+}
+
 function loadNative(): string {
-  // TensorFlow's C++ logging (CPU feature notices) is noise for users; they can still set it.
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // TensorFlow's C++ log lines (CPU feature notices, oneDNN, absl) are noise for users; they come
+  // back with PRUNEKIT_TF_LOG=1, and a TF_CPP_MIN_LOG_LEVEL the user set is kept.
+  const quiet = !tensorflowLogsWanted();
+  if (quiet) process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   // Loading tfjs-node registers the 'tensorflow' backend as a side effect.
-  require('@tensorflow/tfjs-node');
+  if (quiet) {
+    withStderrSilenced(() => {
+      require('@tensorflow/tfjs-node');
+    });
+  } else {
+    require('@tensorflow/tfjs-node');
+  }
   const backend = tf.findBackend('tensorflow') as unknown as { binding?: { TF_Version?: string } } | null;
   if (!backend) throw new Error('@tensorflow/tfjs-node loaded but registered no "tensorflow" backend');
   return backend.binding?.TF_Version ?? 'unknown';

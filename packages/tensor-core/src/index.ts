@@ -5,13 +5,14 @@ export { SafetensorsFile, SafetensorsError, readSafetensors, writeSafetensors, t
 export type { DType, HostTensor, HostData, TensorEntry } from './io/safetensors.js';
 export { writeFileAtomic, writeJsonAtomic, writeDirAtomic } from './io/atomic.js';
 
-export { readConfig, parseConfig, supportedArchitectures, ConfigError } from './model/config.js';
-export type { EncoderConfig, LayerShape, ModelType, HeadType, Activation } from './model/config.js';
+export { readConfig, parseConfig, supportedArchitectures, ConfigError, ARCHITECTURES, architectureOf } from './model/config.js';
+export type { EncoderConfig, LayerShape, ModelType, HeadType, Activation, Architecture, ArchitectureFamily, DecoderFields, RopeConfig } from './model/config.js';
+export { rmsNorm, ropeInverseFrequencies, lastNonPadToken } from './model/decoder.js';
 export { EncoderModel, linear, layerNorm, activation } from './model/model.js';
 export type { WeightView, EncoderInputs, ForwardOptions, ForwardOutput } from './model/model.js';
 export { loadModel, saveModel, weightFiles, toHost, ModelFolderError, COMPANION_FILES } from './model/load.js';
 export type { LoadOptions, SaveOptions } from './model/load.js';
-export { layerNames, embeddingNames, poolerNames, headNames, parseLinearName, MATRIX_KINDS } from './model/names.js';
+export { layerNames, embeddingNames, decoderNames, poolerNames, headNames, parseLinearName, MATRIX_KINDS, FAMILY_LINEARS } from './model/names.js';
 export type { MatrixKind, LayerNames } from './model/names.js';
 export { pool, readPoolingConfig } from './model/pooling.js';
 export type { PoolingMode, PoolingConfig } from './model/pooling.js';
@@ -24,7 +25,7 @@ export type { MaskStats, MatrixMaskStats, MaskManifest } from './prune/maskset.j
 export { maskedView, overrideView } from './prune/views.js';
 
 export * from './tokenizer/index.js';
-export { SentenceEncoder } from './model/encoder.js';
+export { SentenceEncoder, readPrompts } from './model/encoder.js';
 export type { SentenceEncodeOptions, SentenceEncoderOptions } from './model/encoder.js';
 
 export * from './train/index.js';
@@ -38,8 +39,10 @@ export type { CompactionPlan, LayerPlan, PlanReport, LayerReport, GateMap, MaskP
 export { compact, validatePlan, layerLinearParameters } from './structure/compact.js';
 export { saveCompacted, toDenseCompatible, shapeFormat, EXPORT_FORMS } from './structure/export.js';
 export type { ExportForm, ShapeFormat, SaveCompactedOptions } from './structure/export.js';
-export { allocateMasks, ALLOCATIONS } from './prune/allocate.js';
-export type { Allocation, ScoredMatrix, AllocateOptions } from './prune/allocate.js';
+export {
+  allocateMasks, ALLOCATIONS, keepCount, kthLargest, topVMask, allocateKeep, allocateTopV, scoreMass, smpSFractions, thresholdMask, KEEP_ALLOCATIONS,
+} from './prune/allocate.js';
+export type { Allocation, ScoredMatrix, AllocateOptions, KeepAllocation, KeepMatrix } from './prune/allocate.js';
 
 export { exportOnnx, buildOnnxModel, isOnnxExport, ONNX_OUTPUTS, ONNX_MODEL_PATH } from './export/onnx.js';
 export type { OnnxExportOptions, OnnxExportReport } from './export/onnx.js';

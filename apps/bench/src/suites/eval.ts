@@ -15,9 +15,9 @@ export const QUICK_REPEATS = 3;
  * unchanged.
  */
 export function quickTask(task: TaskDefinition): TaskDefinition {
-  const key = task.type === 'classification' ? 'nExperiments' : task.type === 'clustering' ? 'nSubsets' : null;
-  if (key === null) return task;
-  const current = typeof task.options[key] === 'number' ? (task.options[key] as number) : 10;
+  const repeats = task.type === 'classification' ? { key: 'nExperiments', current: task.options.nExperiments } : task.type === 'clustering' ? { key: 'nSubsets', current: task.options.nSubsets } : null;
+  if (repeats === null) return task;
+  const { key, current } = repeats;
   const n = Math.min(current, QUICK_REPEATS);
   const { source, ...def } = task;
   return validateTask({ ...def, name: `${task.name}-quick`, description: `${task.description ?? task.name} Quick variant: ${key} ${n} (of ${current}).`, options: { ...task.options, [key]: n } }, `${source ?? task.name} (quick)`);

@@ -11,7 +11,7 @@
 //                   folder); plus same-relation pairs of ChemProt train.
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJsonl, validateTask, type TaskDefinition } from '@prunekit/benchmarks-mteb';
+import { readJsonl, readQrelsRows, stringField, validateTask, writeFileAtomic, writeQrels, type TaskDefinition } from '@prunekit/benchmarks-mteb';
 import { Bm25Index, readBeir, tripletsFromPairs, tripletsFromRetrieval, type RetrievalData, type Triplet } from '@prunekit/scoring-fisher';
 import { createRng, type Seed } from '@prunekit/tensor-core';
 
@@ -167,10 +167,8 @@ export const CHEMLIT_EVAL_TASK = 'ChemLitQARetrieval-evalhalf';
  */
 export function splitChemlit(dataRoot: string, dir: string, seed: Seed): ChemistrySplit {
   const src = path.join(dataRoot, 'chemlit_qa_retrieval');
-  const qrelLines = fs.readFileSync(path.join(src, 'qrels', 'test.tsv'), 'utf8').split('\n');
-  const header = qrelLines[0]!;
-  const body = qrelLines.slice(1).filter((l) => l.trim() !== '');
-  const ids = [...new Set(body.map((l) => l.split('\t')[0]!))].sort();
+  const qrels = readQrelsRows(path.join(src, 'qrels', 'test.tsv'));
+  const ids = [...new Set(qrels.map((r) => r.query))].sort();
   const order = createRng(seed).fork('chemlit-split').shuffle([...ids]);
   const half = Math.floor(order.length / 2);
   const tripletQueries = order.slice(0, half).sort();
@@ -179,9 +177,10 @@ export function splitChemlit(dataRoot: string, dir: string, seed: Seed): Chemist
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'qrels'), { recursive: true });
   fs.copyFileSync(path.join(src, 'corpus.jsonl'), path.join(dir, 'corpus.jsonl'));
-  const queries = fs.readFileSync(path.join(src, 'queries.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '' && evalSet.has(String((JSON.parse(l) as { _id: unknown })._id)));
-  fs.writeFileSync(path.join(dir, 'queries.jsonl'), `${queries.join('\n')}\n`);
-  fs.writeFileSync(path.join(dir, 'qrels', 'test.tsv'), `${[header, ...body.filter((l) => evalSet.has(l.split('\t')[0]!))].join('\n')}\n`);
+  const queriesFile = path.join(src, 'queries.jsonl');
+  const queries = readJsonl(queriesFile).filter(({ line, row }) => evalSet.has(stringField(queriesFile, line, row, '_id', { allowNumber: true })));
+  writeFileAtomic(path.join(dir, 'queries.jsonl'), queries.map(({ row }) => `${JSON.stringify(row)}\n`).join(''));
+  writeQrels(path.join(dir, 'qrels', 'test.tsv'), qrels.filter((r) => evalSet.has(r.query)));
   const task = validateTask({
     name: CHEMLIT_EVAL_TASK,
     type: 'retrieval',
@@ -224,22 +223,18 @@ export function describeSet(set: TripletSet): string {
  */
 export function subsampleRetrievalTask(task: TaskDefinition, dataRoot: string, dir: string, maxDocs: number, seed: Seed): { task: TaskDefinition; note?: string } {
   const src = path.isAbsolute(task.data) ? task.data : path.join(dataRoot, task.data);
-  const corpusLines = fs.readFileSync(path.join(src, 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  if (corpusLines.length <= maxDocs) return { task };
+  const corpusFile = path.join(src, 'corpus.jsonl');
+  const corpus = readJsonl(corpusFile);
+  if (corpus.length <= maxDocs) return { task };
   const relevant = new Set<string>();
-  for (const split of task.splits) {
-    for (const line of fs.readFileSync(path.join(src, 'qrels', `${split}.tsv`), 'utf8').split('\n').slice(1)) {
-      const [, doc, score] = line.split('\t');
-      if (doc !== undefined && Number(score) > 0) relevant.add(doc);
-    }
-  }
-  const ids = corpusLines.map((l) => String((JSON.parse(l) as { _id: unknown })._id));
+  for (const split of task.splits) for (const r of readQrelsRows(path.join(src, 'qrels', `${split}.tsv`))) if (r.score > 0) relevant.add(r.doc);
+  const ids = corpus.map(({ line, row }) => stringField(corpusFile, line, row, '_id', { allowNumber: true }));
   const others = ids.map((id, i) => ({ id, i })).filter((x) => !relevant.has(x.id));
   const keep = new Set([...ids.keys()].filter((i) => relevant.has(ids[i]!)));
   for (const x of seededSample(others, Math.max(0, maxDocs - keep.size), seed, `corpus:${task.name}`)) keep.add(x.i);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(path.join(dir, 'qrels'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'corpus.jsonl'), `${corpusLines.filter((_, i) => keep.has(i)).join('\n')}\n`);
+  writeFileAtomic(path.join(dir, 'corpus.jsonl'), corpus.filter((_, i) => keep.has(i)).map(({ row }) => `${JSON.stringify(row)}\n`).join(''));
   fs.copyFileSync(path.join(src, 'queries.jsonl'), path.join(dir, 'queries.jsonl'));
   for (const split of task.splits) fs.copyFileSync(path.join(src, 'qrels', `${split}.tsv`), path.join(dir, 'qrels', `${split}.tsv`));
   const name = `${task.name}-sub${maxDocs}`;

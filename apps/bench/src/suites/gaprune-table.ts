@@ -1,7 +1,7 @@
 // The gaprune suites' summary: one row per (method, sparsity) with the domain and general means (mean
 // ± std over seeds where randomness enters) and their percentage of dense, the score-versus-sparsity
 // chart (Vega-Lite) and the verdict on the paper's three claims.
-import { mainScore, type TaskResult } from '@prunekit/benchmarks-mteb';
+import { mainScore, type ReportTable, type TaskResult } from '@prunekit/benchmarks-mteb';
 import { mean, sd } from './runs.js';
 
 export interface VariantScores {
@@ -60,11 +60,13 @@ export function summarize(results: readonly TaskResult[], variants: readonly Var
 const fmt = (x: number, std: number, n: number): string => (Number.isNaN(x) ? '–' : n > 1 ? `${(100 * x).toFixed(2)} ± ${(100 * std).toFixed(2)}` : (100 * x).toFixed(2));
 const pct = (x: number): string => (Number.isNaN(x) ? '–' : `${x.toFixed(1)}%`);
 
-/** Markdown table (scores ×100). */
-export function summaryTable(rows: readonly SummaryRow[], domainName: string): string {
-  const lines = [`| method | sparsity | seeds | ${domainName} mean | % of dense | general mean | % of dense |`, '|---|---:|---:|---:|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.label} | ${Math.round(100 * r.sparsity)}% | ${r.n} | ${fmt(r.domain, r.domainStd, r.n)} | ${pct(r.domainPct)} | ${fmt(r.general, r.generalStd, r.n)} | ${pct(r.generalPct)} |`);
-  return lines.join('\n');
+/** The summary as a report table (scores ×100). */
+export function summaryTable(rows: readonly SummaryRow[], domainName: string): ReportTable {
+  const num = (title: string): ReportTable['columns'][number] => ({ title, align: 'right' });
+  return {
+    columns: [{ title: 'method' }, num('sparsity'), num('seeds'), num(`${domainName} mean`), num('% of dense'), num('general mean'), num('% of dense')],
+    rows: rows.map((r) => [r.label, `${Math.round(100 * r.sparsity)}%`, String(r.n), fmt(r.domain, r.domainStd, r.n), pct(r.domainPct), fmt(r.general, r.generalStd, r.n), pct(r.generalPct)]),
+  };
 }
 
 /** Score versus sparsity, one panel per suite; lines of swept methods start at dense (0%). */

@@ -258,8 +258,9 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
     expect(md).toContain('```vega-lite');
     const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
     expect(html).toContain('<h2>GAPrune vs baselines: tiny-encoder</h2>');
-    expect(html).toContain('<th>finance mean</th>');
-    expect(html).toContain('id="section-chart-0"');
+    expect(html).toContain('<th class="num">finance mean</th>');
+    // the three result charts, then the section's chart
+    expect(html).toContain('<h3>Mean score versus sparsity: tiny-encoder</h3><div id="chart-3">');
     expect(io.stdout).toMatch(/20 results, 10 models, wall time/);
   });
 
@@ -268,8 +269,11 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-chromium-'));
     try {
       const dom = execFileSync(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--virtual-time-budget=15000', '--dump-dom', `file://${path.join(out, 'report.html')}`], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024, stdio: ['ignore', 'pipe', 'ignore'] });
-      expect(/<body[^>]*data-section-chart-error="([^"]*)"/.exec(dom)?.[1]).toBeUndefined();
-      expect(/<body[^>]*data-section-charts-rendered="(\d+)"/.exec(dom)?.[1]).toBe('1');
+      expect(/<body[^>]*data-chart-error="([^"]*)"/.exec(dom)?.[1]).toBeUndefined();
+      expect(/<body[^>]*data-charts-rendered="(\d+)"/.exec(dom)?.[1]).toBe('4');
+      const chart = dom.slice(dom.indexOf('id="chart-3"'), dom.indexOf('</svg>', dom.indexOf('id="chart-3"')));
+      // one line per swept method and suite panel, with points
+      expect((chart.match(/aria-roledescription="line mark"/g) ?? []).length).toBeGreaterThanOrEqual(2);
       expect(dom).toMatch(/sparsity \(% of MLP weights\)/);
     } finally {
       fs.rmSync(profile, { recursive: true, force: true });

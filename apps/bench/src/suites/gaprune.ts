@@ -358,19 +358,17 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
     const rows = summarize(outcome.results, vs, domainNames, generalNames);
     const verdicts = claimVerdicts(rows, preset.sparsity, retrainLabel(preset));
     const ablations = preset.ablations.map((a) => ablationLine(rows, a.label, a.description, preset.sparsity, domainName)).filter((l) => l !== '');
-    const closing = [`Paper claims on ${base} (${domainName} suite): ${formatVerdicts(verdicts, domainName)}`, ...ablations].join('\n\n');
+    const closing = [`Paper claims on ${base} (${domainName} suite): ${formatVerdicts(verdicts, domainName)}`, ...ablations];
     outcome.sections!.push({
       title: `GAPrune vs baselines: ${base}`,
-      markdown: [
-        `Mean main score ×100 over the ${domainName} suite (${domainNames.join(', ')}) and the general suite (${generalNames.join(', ')}); mean ± sample std over seeds where there are several; % of dense = ratio of the means.`,
-        '',
-        summaryTable(rows, domainName),
-        '',
-        closing,
-      ].join('\n'),
+      blocks: [
+        { kind: 'paragraph', text: `Mean main score ×100 over the ${domainName} suite (${domainNames.join(', ')}) and the general suite (${generalNames.join(', ')}); mean ± sample std over seeds where there are several; % of dense = ratio of the means.` },
+        { kind: 'table', table: summaryTable(rows, domainName) },
+        ...closing.map((text) => ({ kind: 'paragraph' as const, text })),
+      ],
       charts: [{ title: `Mean score versus sparsity: ${base}`, spec: sparsityChart(rows, domainName) }],
     });
-    outcome.notes.push(closing);
+    outcome.notes.push(closing.join('\n\n'));
     if (rows.some((r) => r.label === retrainLabel(preset))) outcome.notes.push(`caveat: the retraining steps train on the ${domainName} triplets, i.e. in-domain fine-tuning (as in the paper); ${domainName === 'finance' ? 'TAT-QA dev and test queries search the same 555-document corpus, so part of the retrained model\'s gain on TATQARetrieval is adaptation to that corpus' : 'the two ChemLit-QA halves search the same corpus, so part of the retrained model\'s gain on the evaluated half is adaptation to that corpus'}, not an effect of pruning.`);
   }
   outcome.notes.push(`suite wall time ${((performance.now() - t0) / 1000).toFixed(0)} s.`);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer, initBackend, loadModel, modelFingerprint, planFromMasks, compact, writeFileAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
 import { TASKS, classificationScores, encodeExamples, evaluate, loadBitMasks, loadExamples, mainScore, resolveLabelWords, resolveTask, runSmp, type PruneMethod, type RunResult } from '@prunekit/mask-smp';
+import { chartSvg, type VegaLiteSpec } from '@prunekit/benchmarks-mteb';
 import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
@@ -107,41 +108,42 @@ interface CompactionRow {
   score: number | null;
 }
 
-function svgChart(rows: RunRow[], tasks: string[], methods: string[], keeps: number[]): string {
-  const W = 360;
-  const H = 240;
-  const pad = { l: 44, r: 10, t: 24, b: 34 };
-  const colors: Record<string, string> = { 'smp-s': '#d62728', 'smp-l': '#ff7f0e', movement: '#1f77b4', 'magnitude-ft': '#2ca02c', 'smp-s+kd': '#9467bd', 'full-ft': '#555' };
-  const xs = [...keeps].sort((a, b) => a - b);
-  const lx = (k: number): number => pad.l + ((Math.log(k) - Math.log(xs[0]!)) / Math.max(1e-9, Math.log(xs.at(-1)!) - Math.log(xs[0]!))) * (W - pad.l - pad.r);
-  const panels = tasks.map((task, ti) => {
-    const tr = rows.filter((r) => r.task === task);
-    const vals = tr.map((r) => r.main);
-    const lo = Math.min(...vals, 0.4);
-    const hi = Math.max(...vals, 0.6);
-    const ly = (v: number): number => pad.t + (1 - (v - lo) / (hi - lo || 1)) * (H - pad.t - pad.b);
-    const parts: string[] = [`<g transform="translate(${ti * W},0)">`, `<text x="${W / 2}" y="14" text-anchor="middle" font-size="12">${task} (${TASKS[task]?.metric ?? ''})</text>`];
-    parts.push(`<line x1="${pad.l}" y1="${H - pad.b}" x2="${W - pad.r}" y2="${H - pad.b}" stroke="#000"/><line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${H - pad.b}" stroke="#000"/>`);
-    for (const k of xs) parts.push(`<text x="${lx(k)}" y="${H - pad.b + 14}" text-anchor="middle" font-size="10">${fmtKeep(k)}</text>`);
-    for (const v of [lo, (lo + hi) / 2, hi]) parts.push(`<text x="${pad.l - 4}" y="${ly(v) + 3}" text-anchor="end" font-size="10">${(100 * v).toFixed(1)}</text>`);
-    parts.push(`<text x="${W / 2}" y="${H - 4}" text-anchor="middle" font-size="10">keep fraction (log)</text>`);
-    const dense = tr.filter((r) => r.method === 'full-ft');
-    if (dense.length) {
-      const y = ly(mean(dense.map((r) => r.main)));
-      parts.push(`<line x1="${pad.l}" y1="${y}" x2="${W - pad.r}" y2="${y}" stroke="${colors['full-ft']}" stroke-dasharray="4 3"/>`);
-    }
-    methods.filter((m) => m !== 'full-ft').forEach((m, mi) => {
-      const pts = xs.map((k) => {
-        const v = tr.filter((r) => r.method === m && r.keep === k).map((r) => r.main);
-        return v.length ? `${lx(k).toFixed(1)},${ly(mean(v)).toFixed(1)}` : null;
-      }).filter((p): p is string => p !== null);
-      if (pts.length) parts.push(`<polyline fill="none" stroke="${colors[m] ?? '#000'}" stroke-width="2" points="${pts.join(' ')}"/>`);
-      parts.push(`<text x="${pad.l + 6}" y="${pad.t + 10 + 11 * mi}" font-size="10" fill="${colors[m] ?? '#000'}">${m}</text>`);
-    });
-    parts.push(`<text x="${pad.l + 6}" y="${pad.t + 10 + 11 * methods.length}" font-size="10" fill="${colors['full-ft']}">- - dense (full-ft)</text>`, '</g>');
-    return parts.join('');
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W * tasks.length}" height="${H}" font-family="sans-serif">${panels.join('')}</svg>\n`;
+/** Score versus keep fraction (log scale), one panel per task; dense fine-tuning is a dashed rule. */
+export function keepChart(rows: readonly RunRow[]): VegaLiteSpec {
+  const groups = new Map<string, { task: string; method: string; keep: number; scores: number[] }>();
+  for (const r of rows) {
+    const key = `${r.task}\0${r.method}\0${r.method === 'full-ft' ? 1 : r.keep}`;
+    const g = groups.get(key) ?? { task: `${r.task} (${TASKS[r.task]?.metric ?? ''})`, method: r.method === 'full-ft' ? 'dense (full-ft)' : r.method, keep: r.method === 'full-ft' ? 1 : r.keep, scores: [] };
+    g.scores.push(r.main);
+    groups.set(key, g);
+  }
+  const values = [...groups.values()].map((g) => ({ task: g.task, method: g.method, keep: g.keep, score: 100 * mean(g.scores), seeds: g.scores.length, dense: g.method === 'dense (full-ft)' }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    data: { values },
+    facet: { column: { field: 'task', type: 'nominal', title: null } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 300,
+      height: 220,
+      layer: [
+        {
+          transform: [{ filter: '!datum.dense' }],
+          mark: { type: 'line', point: true, tooltip: true },
+          encoding: {
+            x: { field: 'keep', type: 'quantitative', title: 'keep fraction (log)', scale: { type: 'log' }, axis: { format: '.1%' } },
+            y: { field: 'score', type: 'quantitative', title: 'score (×100, mean over seeds)', scale: { zero: false } },
+            color: { field: 'method', type: 'nominal', legend: { orient: 'bottom', columns: 5 } },
+          },
+        },
+        {
+          transform: [{ filter: 'datum.dense' }],
+          mark: { type: 'rule', strokeDash: [4, 3], tooltip: true },
+          encoding: { y: { field: 'score', type: 'quantitative' }, color: { field: 'method', type: 'nominal' } },
+        },
+      ],
+    },
+  };
 }
 
 interface Reference {
@@ -311,7 +313,9 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
   const setup = `${p.steps} steps of batch ${p.batchSize} (inputs ≤ ${p.maxLength} tokens), ${p.head} head, score lr 2e-2, weight lr ${p.weightLr} (movement, magnitude-ft, full-ft), λ_R 400, cubic schedule with the last 30% of steps at the final keep fraction; training sets subsampled to ${p.maxTrain} and evaluation sets to ${p.maxEval} examples by a permutation seeded "subsample:0" (file order kept), the same subset for every method and seed`;
   lines.push(`Setup: ${setup}.`, '');
   writeFileAtomic(path.join(root, 'table.md'), `${lines.join('\n')}\n`);
-  writeFileAtomic(path.join(root, 'chart.svg'), svgChart(rows, tasks, methods, keeps));
+  const chart = keepChart(rows);
+  writeFileAtomic(path.join(root, 'chart.svg'), await chartSvg(chart));
+  (outcome.sections ??= []).push({ title: `SMP: score versus keep fraction (${presetName} preset)`, blocks: [], charts: [{ title: 'Score versus keep fraction', spec: chart }] });
   writeJsonAtomic(path.join(root, 'runs.json'), { preset: presetName, settings: preset, references: Object.fromEntries(references), rows, compaction, notCompacted });
   ctx.io.err(`${lines.join('\n')}\n`);
   outcome.notes.push(

@@ -90,7 +90,7 @@ describe('prunekit prune / score / retrain', () => {
     expect(badSparsity.stderr).toContain('--sparsity expects a number in [0, 1) (got "1.2")');
     const badMethod = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'pixie-dust']);
     expect(badMethod.code).not.toBe(0);
-    expect(badMethod.stderr).toContain('--method must be one of gaprune, magnitude, random, fisher, fisher-general, taylor, wanda');
+    expect(badMethod.stderr).toContain('--method must be one of gaprune, gaprune-balanced, magnitude, random, fisher, fisher-general, taylor, wanda');
     const bad = path.join(tmp, 'bad.jsonl');
     fs.writeFileSync(bad, '{"query": "q", "positive": "p"}\n{"query": 3}\n');
     const badData = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'taylor', '--domain', bad]);

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ALLOCATIONS, MaskSet, SentenceEncoder, initBackend, parsePolicy, saveModel, type Allocation } from '@prunekit/tensor-core';
 import {
-  RESCALES, SCORING_METHODS, formatDiagnostics, loadGradStats, readTriplets, retrainMasked, runPrune,
-  type Rescale, type ScoringMethod,
+  DISTILL_LOSSES, FISHER_NORMALISATIONS, RESCALES, SCORING_METHODS, STRUCTURED_ALLOCATIONS, formatDiagnostics, loadGradStats, parseStructure, readTriplets, retrainMasked, runPrune, runStructuredPrune,
+  type DistillLoss, type FisherNormalisation, type Rescale, type ScoringMethod, type StructuredAllocation,
 } from '@prunekit/scoring-fisher';
 import type { CliContext } from '../util/context.js';
 import { CliError, positiveInt, oneOf } from '../util/errors.js';
@@ -51,6 +51,10 @@ interface PruneFlags {
   retrainLr: number;
   workDir?: string;
   json?: boolean;
+  structure?: string;
+  minPerLayer: number;
+  distill?: DistillLoss;
+  fisherNormalisation: FisherNormalisation;
 }
 
 export function registerPrune(program: Command, ctx: CliContext): void {
@@ -78,9 +82,18 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     .option('--retrain-steps <n>', 'InfoNCE steps on domain data after pruning, masks fixed (0 = one-shot)', (v) => Number(v), 0)
     .option('--retrain-lr <x>', 'retraining learning rate', (v) => Number(v), 2e-5)
     .option('--work-dir <dir>', 'statistics checkpoints and cache (default: <out>.work); rerun to resume')
+    .option('--fisher-normalisation <n>', `DAI: divide Σ g² by ${FISHER_NORMALISATIONS.join(' or ')} (the official code: samples)`, oneOf('--fisher-normalisation', FISHER_NORMALISATIONS), 'batches')
+    .option('--structure <kinds>', 'structured pruning: remove whole groups (heads, neurons; comma-separated) and write the compacted model; --sparsity is then the fraction of encoder-layer parameters removed')
+    .option('--min-per-layer <f>', 'structured: fraction of each layer\'s heads and of its neurons always kept (at least one)', fraction('--min-per-layer'), 0.05)
+    .option('--distill <loss>', `structured recovery: distil from the dense model (${DISTILL_LOSSES.join(', ')}) during --retrain-steps`, oneOf('--distill', DISTILL_LOSSES))
     .option('--json', 'print the result as JSON on stdout')
     .action(async (o: PruneFlags) => {
       existingDir('--model', o.model);
+      if (o.structure !== undefined) {
+        await pruneStructuredCommand(ctx, o);
+        return;
+      }
+      if (o.distill) throw new CliError('--distill applies to structured pruning (--structure heads,neurons)');
       parsePolicy(o.targets);
       const domain = o.domain ? await readTriplets(o.domain) : undefined;
       const general = o.general ? await readTriplets(o.general) : undefined;
@@ -93,7 +106,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
           ...(o.domainStats ? { domainStats: loadGradStats(o.domainStats) } : {}), ...(o.generalStats ? { generalStats: loadGradStats(o.generalStats) } : {}),
           dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
           batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
-          dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale },
+          dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale, fisherNormalisation: o.fisherNormalisation },
           retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, ...(o.workDir ? { workDir: o.workDir } : {}),
           onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
         });
@@ -146,4 +159,40 @@ export function registerPrune(program: Command, ctx: CliContext): void {
         enc.dispose();
       }
     });
+}
+
+/** `prunekit prune --structure ...`: structured pruning to a compacted model (scoring-fisher runStructuredPrune). */
+async function pruneStructuredCommand(ctx: CliContext, o: PruneFlags): Promise<void> {
+  let structure;
+  try {
+    structure = parseStructure(o.structure!);
+  } catch (err) {
+    throw new CliError(`--structure: ${(err as Error).message}`);
+  }
+  if (!(STRUCTURED_ALLOCATIONS as readonly string[]).includes(o.allocation)) throw new CliError(`--allocation with --structure must be ${STRUCTURED_ALLOCATIONS.join(' or ')} (got "${o.allocation}")`);
+  const domain = o.domain ? await readTriplets(o.domain) : undefined;
+  const general = o.general ? await readTriplets(o.general) : undefined;
+  await initBackend();
+  const progress = stageProgress(ctx.io, `${o.method} structured`);
+  try {
+    const r = await runStructuredPrune({
+      model: o.model, out: o.out, method: o.method, sparsity: o.sparsity, structure, allocation: o.allocation as StructuredAllocation, minPerLayer: o.minPerLayer,
+      ...(domain ? { domain } : {}), ...(general ? { general } : {}),
+      ...(o.domainStats ? { domainStats: loadGradStats(o.domainStats) } : {}), ...(o.generalStats ? { generalStats: loadGradStats(o.generalStats) } : {}),
+      dataSources: { ...(o.domain ? { domain: path.resolve(o.domain) } : {}), ...(o.general ? { general: path.resolve(o.general) } : {}) },
+      batchSize: o.batchSize, ...(o.maxBatches ? { maxBatches: o.maxBatches } : {}), ...(o.microBatch ? { microBatch: o.microBatch } : {}), seed: o.seed,
+      dai: { beta: o.beta, gamma: o.gamma, alignment: o.alignment, rescale: o.rescale, fisherNormalisation: o.fisherNormalisation },
+      retrainSteps: o.retrainSteps, retrainLr: o.retrainLr, ...(o.distill ? { distill: o.distill } : {}), ...(o.workDir ? { workDir: o.workDir } : {}),
+      onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
+    });
+    progress.stop();
+    const al = r.allocation;
+    if (o.json) {
+      printJson(ctx.io, { out: path.resolve(r.out), method: o.method, structure, targetSparsity: o.sparsity, achievedSparsity: al.achievedSparsity, encoderParameters: r.encoderParameters, parameters: r.parameters, removedHeads: al.removed.filter((g) => g.kind === 'head').length, removedNeurons: al.removed.filter((g) => g.kind === 'ffn_neuron').length, recoveryLosses: r.recoveryLosses ?? null, seconds: r.seconds });
+    } else {
+      ctx.io.out(`removed ${al.removedParams} of ${al.totalParams} encoder parameters (${(al.achievedSparsity * 100).toFixed(2)}%; target ${al.targetParams}) as ${al.removed.filter((g) => g.kind === 'head').length} heads and ${al.removed.filter((g) => g.kind === 'ffn_neuron').length} FFN neurons with ${o.method}; model ${r.parameters.before} -> ${r.parameters.after} parameters; compacted model written to ${r.out}\n`);
+    }
+  } finally {
+    progress.stop();
+  }
 }

@@ -168,33 +168,64 @@ export function predictKnn(trainX: readonly Float32Array[], trainY: readonly str
   });
 }
 
-/** accuracy, macro F1 and support-weighted F1 (sklearn: labels = union of true and predicted, zero_division = 0). */
-export function classificationScores(yTrue: readonly string[], yPred: readonly string[]): { accuracy: number; f1: number; f1_weighted: number } {
-  if (yTrue.length !== yPred.length) throw new Error(`classificationScores: ${yTrue.length} true labels, ${yPred.length} predictions`);
-  const labels = sortedLabels([...yTrue, ...yPred]);
+/** Counts per label: true positives, predictions and true occurrences. */
+function labelCounts<L>(yTrue: ArrayLike<L>, yPred: ArrayLike<L>): { correct: number; tp: Map<L, number>; predicted: Map<L, number>; actual: Map<L, number> } {
+  if (yTrue.length !== yPred.length) throw new Error(`classification metrics: ${yTrue.length} true labels, ${yPred.length} predictions`);
+  const tp = new Map<L, number>();
+  const predicted = new Map<L, number>();
+  const actual = new Map<L, number>();
   let correct = 0;
-  const tp = new Map<string, number>();
-  const predCount = new Map<string, number>();
-  const trueCount = new Map<string, number>();
   for (let i = 0; i < yTrue.length; i++) {
     const t = yTrue[i]!;
     const p = yPred[i]!;
-    trueCount.set(t, (trueCount.get(t) ?? 0) + 1);
-    predCount.set(p, (predCount.get(p) ?? 0) + 1);
+    actual.set(t, (actual.get(t) ?? 0) + 1);
+    predicted.set(p, (predicted.get(p) ?? 0) + 1);
     if (t === p) {
       correct++;
       tp.set(t, (tp.get(t) ?? 0) + 1);
     }
   }
+  return { correct, tp, predicted, actual };
+}
+
+/** F1 of each given label (sklearn's f1_score with labels=[label], zero_division = 0). */
+export function f1PerLabel<L>(yTrue: ArrayLike<L>, yPred: ArrayLike<L>, labels: readonly L[]): number[] {
+  const { tp, predicted, actual } = labelCounts(yTrue, yPred);
+  return labels.map((l) => {
+    const denom = (predicted.get(l) ?? 0) + (actual.get(l) ?? 0);
+    return denom > 0 ? (2 * (tp.get(l) ?? 0)) / denom : 0;
+  });
+}
+
+/** Matthews correlation; multi-class as Gorodkin's R_K (sklearn.metrics.matthews_corrcoef); 0 when undefined. */
+export function matthewsCorrcoef<L>(yTrue: ArrayLike<L>, yPred: ArrayLike<L>): number {
+  const { correct, predicted, actual } = labelCounts(yTrue, yPred);
+  const n = yTrue.length;
+  let tp = 0;
+  let tt = 0;
+  let pp = 0;
+  for (const l of new Set([...actual.keys(), ...predicted.keys()])) {
+    const t = actual.get(l) ?? 0;
+    const p = predicted.get(l) ?? 0;
+    tp += t * p;
+    tt += t * t;
+    pp += p * p;
+  }
+  const denom = Math.sqrt((n * n - pp) * (n * n - tt));
+  return denom === 0 ? 0 : (correct * n - tp) / denom;
+}
+
+/** accuracy, macro F1 and support-weighted F1 (sklearn: labels = union of true and predicted, zero_division = 0). */
+export function classificationScores(yTrue: readonly string[], yPred: readonly string[]): { accuracy: number; f1: number; f1_weighted: number } {
+  const { correct, actual } = labelCounts(yTrue, yPred);
+  const labels = sortedLabels([...yTrue, ...yPred]);
+  const f1s = f1PerLabel(yTrue, yPred, labels);
   let macro = 0;
   let weighted = 0;
-  for (const l of labels) {
-    const t = tp.get(l) ?? 0;
-    const denom = (predCount.get(l) ?? 0) + (trueCount.get(l) ?? 0);
-    const f1 = denom > 0 ? (2 * t) / denom : 0;
-    macro += f1;
-    weighted += f1 * (trueCount.get(l) ?? 0);
-  }
+  labels.forEach((l, i) => {
+    macro += f1s[i]!;
+    weighted += f1s[i]! * (actual.get(l) ?? 0);
+  });
   return { accuracy: yTrue.length > 0 ? correct / yTrue.length : 0, f1: macro / labels.length, f1_weighted: yTrue.length > 0 ? weighted / yTrue.length : 0 };
 }
 

@@ -5,7 +5,7 @@ import { rerankingMetrics } from './reranking.js';
 import { stsMetrics } from './sts.js';
 import { pairClassificationMetrics } from './pairClassification.js';
 import { averageRanks, averagePrecision, spearman } from './stats.js';
-import { classificationScores } from './classification.js';
+import { classificationScores, f1PerLabel, matthewsCorrcoef } from './classification.js';
 import { vMeasure } from './clustering.js';
 import { f32, loadFixture } from '../test-support/fixtures.js';
 
@@ -54,6 +54,15 @@ describe('classification scores and V-measure', () => {
       expect(s.accuracy).toBeCloseTo(c.accuracy, 12);
       expect(s.f1).toBeCloseTo(c.f1, 12);
       expect(s.f1_weighted).toBeCloseTo(c.f1_weighted, 12);
+    }
+  });
+  it('Matthews correlation and per-label F1 match sklearn (multi-class, binary, a label never true, one class only)', () => {
+    const cases = loadFixture<{ y_true: string[]; y_pred: string[]; mcc: number; f1_per_label: Record<string, number> }[]>('f1_cases.json');
+    expect(cases).toHaveLength(5);
+    for (const c of cases) {
+      expect(matthewsCorrcoef(c.y_true, c.y_pred)).toBeCloseTo(c.mcc, 12);
+      const labels = Object.keys(c.f1_per_label);
+      f1PerLabel(c.y_true, c.y_pred, labels).forEach((f, i) => { expect(f, labels[i]).toBeCloseTo(c.f1_per_label[labels[i]!]!, 12); });
     }
   });
   it('v_measure matches sklearn.metrics.v_measure_score to 1e-6, degenerate partitions included', () => {

@@ -1,6 +1,7 @@
 // Sentence embeddings from a model folder: tokenizer + encoder + sentence-transformers pooling,
 // batched with dynamic padding over length-sorted batches (short texts are not padded to the
 // longest text of the whole input), results returned in input order.
+import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +11,31 @@ import type { EncoderModel, WeightView } from './model.js';
 import { pool, readPoolingConfig, type PoolingConfig } from './pooling.js';
 import { l2Normalize } from '../train/losses.js';
 import { modelFingerprint } from './fingerprint.js';
-import { encodeInBatches, resolveMaxLength } from './batching.js';
+import { architectureOf } from './config.js';
+
+/** prompts and default_prompt_name of config_sentence_transformers.json (none when the file is absent). */
+export function readPrompts(dir: string): { prompts: Record<string, string>; defaultPromptName: string | null } {
+  const file = path.join(dir, 'config_sentence_transformers.json');
+  if (!fs.existsSync(file)) return { prompts: {}, defaultPromptName: null };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+  const o = (raw ?? {}) as { prompts?: unknown; default_prompt_name?: unknown };
+  const prompts: Record<string, string> = {};
+  if (o.prompts !== undefined && o.prompts !== null) {
+    if (typeof o.prompts !== 'object' || Array.isArray(o.prompts)) throw new Error(`${file}: field "prompts" must be an object {name: prompt text}`);
+    for (const [k, v] of Object.entries(o.prompts as Record<string, unknown>)) {
+      if (typeof v !== 'string') throw new Error(`${file}: field "prompts"."${k}" is ${JSON.stringify(v)}; expected a string`);
+      prompts[k] = v;
+    }
+  }
+  const def = o.default_prompt_name ?? null;
+  if (def !== null && (typeof def !== 'string' || !(def in prompts))) throw new Error(`${file}: field "default_prompt_name" is ${JSON.stringify(def)}; expected null or one of the prompt names`);
+  return { prompts, defaultPromptName: def };
+}
 
 export interface SentenceEncodeOptions {
   /** texts per forward pass (default 32) */
@@ -19,6 +44,10 @@ export interface SentenceEncodeOptions {
   onProgress?: (done: number, total: number) => void;
   /** parameter source (e.g. a masked view); default: the model's weights */
   view?: WeightView;
+  /** a prompt from the folder's config_sentence_transformers.json "prompts" (e.g. "query"), prefixed to every text */
+  promptName?: string;
+  /** a literal prompt prefixed to every text (overrides promptName) */
+  prompt?: string;
 }
 
 export interface SentenceEncoderOptions {
@@ -39,15 +68,38 @@ export class SentenceEncoder {
     readonly pooling: PoolingConfig,
     readonly maxLength: number,
     readonly name: string,
+    /** sentence-transformers prompts by name (config_sentence_transformers.json), e.g. {query: "Instruct: ...\nQuery: "} */
+    readonly prompts: Readonly<Record<string, string>> = {},
+    /** the prompt used when encode() names none (default_prompt_name) */
+    readonly defaultPromptName: string | null = null,
   ) {}
 
   /** Loads a HF / sentence-transformers model folder. */
   static async load(dir: string, options: SentenceEncoderOptions = {}): Promise<SentenceEncoder> {
     const tokenizer = await Tokenizer.fromPretrained(dir);
     const model = loadModel(dir, { encoderOnly: true });
-    const pooling = options.pooling ?? readPoolingConfig(dir);
-    const maxLength = resolveMaxLength(dir, tokenizer, model.config, options.maxLength);
-    return new SentenceEncoder(model, tokenizer, pooling, maxLength, options.name ?? path.basename(path.resolve(dir)));
+    const pooling = options.pooling ?? readPoolingConfig(dir, { mode: architectureOf(model.config).defaultPooling, normalize: false });
+    let maxLength = options.maxLength ?? tokenizer.modelMaxLength;
+    const stConfig = path.join(dir, 'sentence_bert_config.json');
+    if (options.maxLength === undefined && fs.existsSync(stConfig)) {
+      const st = JSON.parse(fs.readFileSync(stConfig, 'utf8')) as { max_seq_length?: number };
+      if (typeof st.max_seq_length === 'number') maxLength = Math.min(st.max_seq_length, tokenizer.modelMaxLength);
+    }
+    // RoBERTa-style position ids start after padding_idx; BERT and RoPE decoders count from 0
+    const positionOffset = model.config.modelType === 'roberta' || model.config.modelType === 'xlm-roberta' ? model.config.padTokenId + 1 : 0;
+    maxLength = Math.min(maxLength, model.config.maxPositionEmbeddings - positionOffset);
+    const { prompts, defaultPromptName } = readPrompts(dir);
+    return new SentenceEncoder(model, tokenizer, pooling, maxLength, options.name ?? path.basename(path.resolve(dir)), prompts, defaultPromptName);
+  }
+
+  /** The prompt prefixed to texts for encode options (none when neither names one and there is no default). */
+  promptFor(options: Pick<SentenceEncodeOptions, 'prompt' | 'promptName'>): string {
+    if (options.prompt !== undefined) return options.prompt;
+    const name = options.promptName ?? this.defaultPromptName;
+    if (name === null) return '';
+    const p = this.prompts[name];
+    if (p === undefined) throw new Error(`${this.name}: no prompt named "${name}"; config_sentence_transformers.json defines ${Object.keys(this.prompts).map((k) => `"${k}"`).join(', ') || 'none'}`);
+    return p;
   }
 
   /** Identifies weights + pooling + length limit (for embedding caches). */
@@ -55,7 +107,8 @@ export class SentenceEncoder {
     if (this.cachedFingerprint === null) {
       const h = createHash('sha256');
       h.update(modelFingerprint(this.model));
-      h.update(JSON.stringify([this.pooling, this.maxLength]));
+      const prompted = Object.keys(this.prompts).length > 0 ? [this.prompts, this.defaultPromptName] : [];
+      h.update(JSON.stringify([this.pooling, this.maxLength, ...prompted]));
       this.cachedFingerprint = h.digest('hex').slice(0, 16);
     }
     return this.cachedFingerprint;
@@ -63,21 +116,61 @@ export class SentenceEncoder {
 
   /** Embeds texts; one Float32Array per text, in input order. */
   async encode(texts: string[], options: SentenceEncodeOptions = {}): Promise<Float32Array[]> {
-    const pad = this.tokenizer.specialIds.pad ?? this.model.config.padTokenId;
-    const forwardOptions = options.view ? { view: options.view } : {};
-    return encodeInBatches(this.tokenizer, texts, { maxLength: this.maxLength, padId: pad, width: this.model.config.hiddenSize, ...options }, async (batch) => {
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer (got ${batchSize})`);
+    const n = texts.length;
+    const out: Float32Array[] = new Array<Float32Array>(n);
+    if (n === 0) return out;
+    const prompt = this.promptFor(options);
+    if (prompt !== '') texts = texts.map((t) => prompt + t);
+    // tokenise everything once (unpadded rows), then batch by length
+    const rows: { ids: Int32Array; types: Int32Array }[] = new Array<{ ids: Int32Array; types: Int32Array }>(n);
+    const chunk = 1024;
+    for (let start = 0; start < n; start += chunk) {
+      const enc = await this.tokenizer.encodeBatch(texts.slice(start, start + chunk), { maxLength: this.maxLength, truncation: true, padding: 'longest' });
+      for (let i = 0; i < enc.batchSize; i++) {
+        const len = enc.lengths[i]!;
+        // the tokenizer pads on its own side; take the real tokens
+        const off = i * enc.seqLength + (this.tokenizer.paddingSide === 'left' ? enc.seqLength - len : 0);
+        rows[start + i] = { ids: enc.inputIds.slice(off, off + len), types: enc.tokenTypeIds.slice(off, off + len) };
+      }
+    }
+    const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => rows[b]!.ids.length - rows[a]!.ids.length || a - b);
+    // padded positions are masked, so a model without a pad token pads with id 0
+    const pad = this.tokenizer.specialIds.pad ?? Math.max(this.model.config.padTokenId, 0);
+    const width = this.model.config.hiddenSize;
+    // decoders pad on the tokenizer's side (sentence-transformers does; Qwen3-Embedding pads left)
+    const left = this.model.config.family === 'decoder' && this.tokenizer.paddingSide === 'left';
+    for (let b = 0; b < n; b += batchSize) {
+      const idx = order.slice(b, b + batchSize);
+      const seq = rows[idx[0]!]!.ids.length;
+      const ids = new Int32Array(idx.length * seq).fill(pad);
+      const mask = new Int32Array(idx.length * seq);
+      const types = new Int32Array(idx.length * seq);
+      idx.forEach((r, i) => {
+        const row = rows[r]!;
+        const at = i * seq + (left ? seq - row.ids.length : 0);
+        ids.set(row.ids, at);
+        types.set(row.types, at);
+        mask.fill(1, at, at + row.ids.length);
+      });
       const emb = tf.tidy(() => {
-        const inputIds = tf.tensor2d(batch.inputIds, [batch.rows, batch.seq], 'int32');
-        const attentionMask = tf.tensor2d(batch.attentionMask, [batch.rows, batch.seq], 'int32');
-        const tokenTypeIds = tf.tensor2d(batch.tokenTypeIds, [batch.rows, batch.seq], 'int32');
+        const inputIds = tf.tensor2d(ids, [idx.length, seq], 'int32');
+        const attentionMask = tf.tensor2d(mask, [idx.length, seq], 'int32');
+        const tokenTypeIds = tf.tensor2d(types, [idx.length, seq], 'int32');
+        const forwardOptions = options.view ? { view: options.view } : {};
         const h = this.model.forward({ inputIds, attentionMask, tokenTypeIds }, forwardOptions).lastHiddenState;
         const pooled = pool(h, attentionMask, this.pooling.mode);
         return this.pooling.normalize ? (l2Normalize(pooled) as tf.Tensor2D) : pooled;
       });
       const data = (await emb.data()) as Float32Array;
       emb.dispose();
-      return data;
-    });
+      idx.forEach((r, i) => {
+        out[r] = data.slice(i * width, (i + 1) * width);
+      });
+      options.onProgress?.(Math.min(b + batchSize, n), n);
+    }
+    return out;
   }
 
   dispose(): void {

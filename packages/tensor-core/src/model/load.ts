@@ -6,7 +6,7 @@ import { SafetensorsFile, toInt32, writeSafetensors, type HostTensor } from '../
 import { writeDirAtomic, writeJsonAtomic } from '../io/atomic.js';
 import { headQkDims, headVDims, readConfig, RESIDUAL_READERS, type EncoderConfig } from './config.js';
 import { EncoderModel } from './model.js';
-import { detectPrefix, embeddingNames, headNames, layerNames, poolerNames } from './names.js';
+import { decoderNames, detectPrefix, embeddingNames, headNames, layerNames, poolerNames } from './names.js';
 
 export class ModelFolderError extends Error {
   constructor(file: string, detail: string) {
@@ -78,7 +78,11 @@ export function loadModel(dir: string, options: LoadOptions = {}): EncoderModel 
       }
     }
     const prefix = detectPrefix(config.modelType, new Set(params.keys()));
-    if (prefix === null) throw new ModelFolderError(files[0]!, 'no embeddings.word_embeddings.weight tensor (with or without a bert./roberta. prefix): not a BERT-family checkpoint');
+    if (prefix === null) {
+      throw new ModelFolderError(files[0]!, config.family === 'decoder'
+        ? `no embed_tokens.weight tensor (with or without a model. prefix): not a ${config.modelType} checkpoint`
+        : 'no embeddings.word_embeddings.weight tensor (with or without a bert./roberta. prefix): not a BERT-family checkpoint');
+    }
     const effective = options.encoderOnly ? { ...config, head: 'base' as const } : config;
     validateShapes(effective, params, prefix, files[0]!);
     return new EncoderModel(effective, params, prefix);
@@ -96,6 +100,10 @@ function validateShapes(cfg: EncoderConfig, params: Map<string, tf.Tensor>, pref
       throw new ModelFolderError(file, `tensor "${name}" has shape [${t.shape.join(', ')}]; config.json implies [${shape.join(', ')}]`);
     }
   };
+  if (cfg.family === 'decoder') {
+    validateDecoderShapes(cfg, params, prefix, file, expect);
+    return;
+  }
   const H = cfg.hiddenSize;
   const emb = embeddingNames(prefix);
   expect(emb.word, [cfg.vocabSize, H]);
@@ -152,10 +160,44 @@ function validateShapes(cfg: EncoderConfig, params: Map<string, tf.Tensor>, pref
   }
 }
 
+function validateDecoderShapes(cfg: EncoderConfig, params: Map<string, tf.Tensor>, prefix: string, file: string, expect: (name: string, shape: number[]) => void): void {
+  const H = cfg.hiddenSize;
+  const dec = cfg.decoder!;
+  const emb = decoderNames(prefix);
+  expect(emb.word, [cfg.vocabSize, H]);
+  expect(emb.finalNorm, [H]);
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const n = layerNames(prefix, l, 'decoder');
+    const s = cfg.layers[l]!;
+    const q = s.numHeads * s.headDim;
+    const kv = (s.numKvHeads ?? s.numHeads) * s.headDim;
+    const rows: [keyof typeof n.linear, number, number, boolean][] = [
+      ['query', q, H, dec.attentionBias], ['key', kv, H, dec.attentionBias], ['value', kv, H, dec.attentionBias], ['attn_output', H, q, dec.attentionBias],
+      ['ffn_gate', s.intermediateSize, H, dec.mlpBias], ['ffn_up', s.intermediateSize, H, dec.mlpBias], ['ffn_down', H, s.intermediateSize, dec.mlpBias],
+    ];
+    for (const [kind, out, inp, bias] of rows) {
+      expect(n.linear[kind].weight, [out, inp]);
+      if (bias) expect(n.linear[kind].bias, [out]);
+    }
+    expect(n.attnLayerNorm.weight, [H]);
+    expect(n.outLayerNorm.weight, [H]);
+    if (dec.qkNorm) {
+      expect(n.qNorm!, [s.headDim]);
+      expect(n.kNorm!, [s.headDim]);
+    }
+  }
+  if (cfg.head === 'cls') expect(`${headNames(cfg.modelType, 'cls').out}.weight`, [cfg.numLabels, H]);
+  if (cfg.head === 'lm' && !cfg.tieWordEmbeddings) {
+    const lm = headNames(cfg.modelType, 'lm').decoder!;
+    if (!params.has(lm)) throw new ModelFolderError(file, `missing tensor "${lm}" (config.json sets tie_word_embeddings false, so the LM head has its own [${cfg.vocabSize}, ${H}] matrix)`);
+    expect(lm, [cfg.vocabSize, H]);
+  }
+}
+
 /** Files copied along when a model folder is saved (tokenizer and sentence-transformers files). */
 export const COMPANION_FILES = [
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt',
-  'sentencepiece.bpe.model', 'added_tokens.json', 'modules.json', 'sentence_bert_config.json', 'config_sentence_transformers.json',
+  'sentencepiece.bpe.model', 'added_tokens.json', 'chat_template.jinja', 'generation_config.json', 'modules.json', 'sentence_bert_config.json', 'config_sentence_transformers.json',
   'README.md', 'MODEL_CARD.md',
 ];
 const COMPANION_DIRS = ['1_Pooling', '2_Normalize', '2_Dense'];

@@ -1,10 +1,11 @@
-// One forward for BERT, RoBERTa and XLM-RoBERTa encoders (post-LN), over a *weight view*: every
+// One forward for BERT, RoBERTa and XLM-RoBERTa encoders (post-LN; decoders: decoder.ts), over a *weight view*: every
 // parameter the forward uses is fetched as view(hfName). Dense inference, masked (W ⊙ M), score-masked
 // (STE), gated (diag(z_r) W diag(z_c)) and LoRA forwards are views over this one implementation, and
 // tf.variableGrads differentiates through whatever the view reads (weights, scores, gates).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation, EncoderConfig, ResidualReader } from './config.js';
 import { embeddingNames, headNames, layerNames, poolerNames } from './names.js';
+import { decoderForward } from './decoder.js';
 
 /** Returns the tensor the forward should use for a parameter, by HF name. */
 export type WeightView = (name: string) => tf.Tensor;
@@ -67,6 +68,7 @@ export class EncoderModel {
   forward(inputs: EncoderInputs, options: ForwardOptions = {}): ForwardOutput {
     const view = options.view ?? this.denseView;
     const cfg = this.config;
+    if (cfg.family === 'decoder') return decoderForward(this, view, inputs, options);
     const [batch, seq] = inputs.inputIds.shape;
     let dropoutCalls = 0;
     const dropout = (x: tf.Tensor, rate: number): tf.Tensor => {

@@ -28,6 +28,16 @@ describe('pooling', () => {
     expect(pool(hidden, mask, 'lasttoken').arraySync()).toEqual([[2, 0], [6, -3]]);
   });
 
+  it('last-token pooling takes the last real token with left padding too', () => {
+    // rows: [pad, a, b] and [c, d, e]; hidden value = 10 * row + position
+    const hidden = tf.tensor3d([[[0], [1], [2]], [[10], [11], [12]]]);
+    const mask = tf.tensor2d([[0, 1, 1], [1, 1, 1]], undefined, 'int32');
+    expect(pool(hidden, mask, 'lasttoken').arraySync()).toEqual([[2], [12]]);
+    const right = tf.tensor2d([[1, 1, 0], [1, 0, 0]], undefined, 'int32');
+    expect(pool(hidden, right, 'lasttoken').arraySync()).toEqual([[1], [10]]);
+    tf.dispose([hidden, mask, right]);
+  });
+
   it('reads the sentence-transformers pooling module and Normalize', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-pool-'));
     fs.mkdirSync(path.join(dir, '1_Pooling'));

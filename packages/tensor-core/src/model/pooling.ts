@@ -30,10 +30,12 @@ export function pool(hidden: tf.Tensor3D, attentionMask: tf.Tensor2D, mode: Pool
         return tf.max(masked, 1) as tf.Tensor2D;
       }
       case 'lasttoken': {
-        // the last real token of each row (right padding)
+        // the last real token of each row, with right or left padding (as sentence-transformers: the
+        // last position whose mask is 1, found as the first 1 of the reversed mask)
+        const fromEnd = tf.cast(tf.argMax(tf.reverse(tf.cast(attentionMask, 'int32'), [1]), 1), 'int32');
+        const last = tf.sub(tf.scalar(seq - 1, 'int32'), fromEnd);
         // int32 throughout: a plain number operand would upcast the indices to float32
-        const lengths = tf.sub(tf.sum(tf.cast(attentionMask, 'int32'), 1), tf.scalar(1, 'int32'));
-        const idx = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(seq, 'int32')), lengths);
+        const idx = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(seq, 'int32')), last);
         return tf.gather(tf.reshape(hidden, [batch * seq, width]), idx) as tf.Tensor2D;
       }
     }

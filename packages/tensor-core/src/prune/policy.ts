@@ -1,8 +1,10 @@
 // Which parameters are prunable is a policy decided here, not in each method. Default, as in the
 // three papers: the linear weights of attention (Q, K, V, output) and of the feed-forward block (up,
-// down). Embeddings, LayerNorms, biases and task heads are never prunable unless a caller widens it.
+// down; decoders' gated MLP adds gate). Embeddings, norms, biases and task heads are never prunable
+// unless a caller widens it. A policy names linear kinds; a kind the architecture lacks (an encoder's
+// ffn_gate) is skipped, so one policy serves both families.
 import type { EncoderModel } from '../model/model.js';
-import { layerNames, MATRIX_KINDS, type MatrixKind } from '../model/names.js';
+import { FAMILY_LINEARS, layerNames, MATRIX_KINDS, type MatrixKind } from '../model/names.js';
 
 export interface PrunablePolicy {
   /** which linears */
@@ -12,8 +14,8 @@ export interface PrunablePolicy {
 }
 
 export const ATTENTION_AND_MLP: PrunablePolicy = { kinds: MATRIX_KINDS };
-/** GAPrune's code default: MLP matrices only */
-export const MLP_ONLY: PrunablePolicy = { kinds: ['ffn_up', 'ffn_down'] };
+/** GAPrune's code default: MLP matrices only (decoders: gate, up and down) */
+export const MLP_ONLY: PrunablePolicy = { kinds: ['ffn_gate', 'ffn_up', 'ffn_down'] };
 export const DEFAULT_POLICY = ATTENTION_AND_MLP;
 
 export interface PrunableParam {
@@ -33,8 +35,10 @@ export function prunableParameters(model: EncoderModel, policy: PrunablePolicy =
     if (!Number.isInteger(l) || l < 0 || l >= model.config.numLayers) {
       throw new Error(`prunable policy names layer ${l}; the model has layers 0..${model.config.numLayers - 1}`);
     }
-    const names = layerNames(model.prefix, l);
+    const family = model.config.family;
+    const names = layerNames(model.prefix, l, family);
     for (const kind of policy.kinds) {
+      if (!FAMILY_LINEARS[family].includes(kind)) continue;
       const name = names.linear[kind].weight;
       const t = model.params.get(name);
       if (!t) throw new Error(`model has no parameter "${name}"`);

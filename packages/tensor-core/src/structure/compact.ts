@@ -8,6 +8,7 @@ import { activation, EncoderModel } from '../model/model.js';
 import { layerNames } from '../model/names.js';
 import { headLayout } from './coupling.js';
 import { cloneShape, PlanError, type CompactionPlan, type LayerPlan } from './plan.js';
+import { compactDecoder, validateDecoderPlan } from './decoder-compact.js';
 
 function sameShape(a: LayerShape, b: LayerShape): boolean {
   return JSON.stringify(cloneShape(a)) === JSON.stringify(cloneShape(b));
@@ -33,6 +34,10 @@ function checkIndices(layer: number, what: string, list: readonly number[], size
 /** Checks a plan against a model: same shapes, indices in range, something kept in every layer. */
 export function validatePlan(model: EncoderModel, plan: CompactionPlan): void {
   const cfg = model.config;
+  if (cfg.family === 'decoder') {
+    validateDecoderPlan(model, plan);
+    return;
+  }
   if (plan.hiddenSize !== cfg.hiddenSize) throw new PlanError(`the plan was made for hidden size ${plan.hiddenSize}; the model has ${cfg.hiddenSize}`);
   if (plan.layers.length !== cfg.numLayers || plan.shapes.length !== cfg.numLayers) throw new PlanError(`the plan has ${plan.layers.length} layers; the model has ${cfg.numLayers}`);
   for (let l = 0; l < cfg.numLayers; l++) {
@@ -71,6 +76,7 @@ function headIds(cfg: EncoderConfig, l: number): number[] | null {
  * the plan drops on purpose (plan.report.droppedNonzero).
  */
 export function compact(model: EncoderModel, plan: CompactionPlan): EncoderModel {
+  if (model.config.family === 'decoder') return compactDecoder(model, plan);
   validatePlan(model, plan);
   const cfg = model.config;
   const maskTensors = plan.masks?.toTensors() ?? new Map<string, tf.Tensor>();
@@ -200,7 +206,7 @@ function compactedConfig(cfg: EncoderConfig, plan: CompactionPlan, shapes: Layer
 export function layerLinearParameters(model: EncoderModel): number {
   let n = 0;
   for (let l = 0; l < model.config.numLayers; l++) {
-    for (const k of Object.values(layerNames(model.prefix, l).linear)) n += (model.params.get(k.weight)?.size ?? 0) + (model.params.get(k.bias)?.size ?? 0);
+    for (const k of Object.values(layerNames(model.prefix, l, model.config.family).linear)) n += (model.params.get(k.weight)?.size ?? 0) + (model.params.get(k.bias)?.size ?? 0);
   }
   return n;
 }

@@ -12,8 +12,11 @@ const L0 = 'encoder.layer.0.';
 describe('coupling groups', () => {
   const model = { config: parseConfig(bert), prefix: '' };
 
-  it('describes every supported architecture the same way (post-LN encoders)', () => {
-    expect(Object.keys(COUPLING).sort()).toEqual(['bert', 'roberta', 'xlm-roberta']);
+  it('describes the post-LN encoders one way and the GQA decoders another', () => {
+    expect(Object.keys(COUPLING).sort()).toEqual(['bert', 'llama', 'mistral', 'qwen3', 'roberta', 'xlm-roberta']);
+    expect(COUPLING.qwen3.ffnNeuron).toEqual({ rows: ['ffn_gate', 'ffn_up'], cols: ['ffn_down'] });
+    expect(COUPLING.llama.groupedHeads).toEqual({ queryRows: ['query'], kvRows: ['key', 'value'], cols: ['attn_output'] });
+    expect(COUPLING.mistral.residualReaders).toEqual([]);
     expect(COUPLING.bert.qkDim.rows).toEqual(['query', 'key']);
     expect(COUPLING.roberta.vDim).toEqual({ rows: ['value'], cols: ['attn_output'] });
     expect(COUPLING['xlm-roberta'].ffnNeuron).toEqual({ rows: ['ffn_up'], cols: ['ffn_down'] });

@@ -29,6 +29,9 @@ export function shapeFormat(cfg: EncoderConfig): ShapeFormat {
 /** The model zero-padded back to the config's standard shapes (same outputs, standard config). */
 export function toDenseCompatible(model: EncoderModel): EncoderModel {
   const cfg = model.config;
+  if (cfg.family === 'decoder') {
+    throw new Error(`${cfg.architecture}: the dense-compatible form is for encoders; a decoder compacted to the same sizes in every layer already has a standard config that transformers loads (per-layer sizes need prunekit)`);
+  }
   const H = cfg.hiddenSize;
   const N = cfg.numAttentionHeads;
   const D = H / N;

@@ -17,6 +17,7 @@ import type { EncoderModel } from '../model/model.js';
 import { layerNames, parseLinearName } from '../model/names.js';
 import { MaskSet } from '../prune/maskset.js';
 import { headLayout } from './coupling.js';
+import { planDecoderFromMasks } from './decoder-compact.js';
 
 /** What a compaction keeps of one layer (indices in the source model's numbering). */
 export interface LayerPlan {
@@ -141,6 +142,10 @@ function validateMasks(model: EncoderModel, masks: MaskSet, what: string): void 
  * report counts them). Without masks, it finds the groups the model's own zero weights leave unused.
  */
 export function planFromMasks(model: EncoderModel, masks?: MaskSet, options: MaskPlanOptions = {}, source: CompactionPlan['source'] = 'masks'): CompactionPlan {
+  if (model.config.family === 'decoder') {
+    if (masks) validateMasks(model, masks, source === 'gates' ? 'gate' : 'mask');
+    return { ...planDecoderFromMasks(model, masks, options), source };
+  }
   const k = options.minKept ?? 1;
   if (!Number.isInteger(k) || k < 1) throw new PlanError(`minKept must be a positive integer (got ${k})`);
   const gather = options.gatherInputs ?? true;
@@ -401,6 +406,7 @@ export function planFromLists(model: EncoderModel, removal: ExplicitRemoval): Co
 
 export function cloneShape(s: LayerShape): LayerShape {
   const c: LayerShape = { numHeads: s.numHeads, headDim: s.headDim, intermediateSize: s.intermediateSize };
+  if (s.numKvHeads !== undefined) c.numKvHeads = s.numKvHeads;
   if (s.qkDims) c.qkDims = [...s.qkDims];
   if (s.vDims) c.vDims = [...s.vDims];
   if (s.inputFeatures) c.inputFeatures = { ...s.inputFeatures };

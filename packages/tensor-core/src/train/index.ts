@@ -1,5 +1,5 @@
 // Training primitives shared by every method: seeded randomness, schedules, AdamW, gradient
-// accumulation and clipping, losses, jsonl batches.
+// accumulation and clipping, losses, jsonl batches, the trainer every method trains with.
 export { Rng, createRng } from './rng.js';
 export type { Seed } from './rng.js';
 export {
@@ -20,3 +20,9 @@ export { stopGradient, l2Normalize, cosineSimilarity, crossEntropyLoss, mlmLoss,
 export type { Labels, CrossEntropyOptions, InfoNCEOptions, KDOptions } from './losses.js';
 export { readJsonl, loadJsonl, jsonlBatches, parseJsonlRecord, batchesPerEpoch } from './jsonl.js';
 export type { FieldType, FieldSpec, RecordOf, JsonlReadOptions, JsonlLine, JsonlBatchOptions, Batch } from './jsonl.js';
+export { BatchOrder, train, trainSync, CHECKPOINT_FILE } from './trainer.js';
+export type {
+  BatchOrderOptions, VariableGroup, StepContext, Regulariser, TrainerStepLog, TrainerState, TrainerCheckpointOptions, TrainerOptions, TrainerResult,
+} from './trainer.js';
+export { writeCheckpoint, readCheckpoint, checkpointTensor, hostTensor } from './checkpoint.js';
+export type { CheckpointData } from './checkpoint.js';
