@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { magnitudeRemoval } from './removal.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const shared = process.env.PRUNEKIT_SHARED_DIR ?? path.resolve(root, '..', 'shared');
@@ -58,43 +59,6 @@ if (values.models.includes('base')) {
   models.push(['BERT-base-sized (random)', bertBase]);
 }
 
-/** Heads and neurons to remove so that fraction f of each layer's attention + FFN parameters goes. */
-function removalFor(model, f) {
-  const cfg = model.config;
-  const H = cfg.hiddenSize;
-  const heads = {};
-  const neurons = {};
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const s = cfg.layers[l];
-    const n = tc.layerNames(model.prefix, l).linear;
-    const D = s.headDim;
-    const I = s.intermediateSize;
-    const perHead = 4 * H * D + 3 * D; // Q, K, V rows (+biases) and attention-output columns
-    const perNeuron = 2 * H + 1; // up row (+bias) and down column
-    const total = s.numHeads * perHead + I * perNeuron;
-    const h = Math.min(s.numHeads - 1, Math.round(f * s.numHeads));
-    const k = Math.max(0, Math.min(I - 1, Math.round((f * total - h * perHead) / perNeuron)));
-    const o = model.params.get(n.attn_output.weight).dataSync();
-    const headNorm = Array.from({ length: s.numHeads }, (_, hd) => {
-      let acc = 0;
-      for (let r = 0; r < H; r++) for (let d = 0; d < D; d++) acc += o[r * s.numHeads * D + hd * D + d] ** 2;
-      return [acc, hd];
-    });
-    heads[l] = headNorm.sort((a, b) => a[0] - b[0]).slice(0, h).map(([, hd]) => hd);
-    const up = model.params.get(n.ffn_up.weight).dataSync();
-    const down = model.params.get(n.ffn_down.weight).dataSync();
-    const score = Array.from({ length: I }, (_, j) => {
-      let a = 0;
-      let b = 0;
-      for (let c = 0; c < H; c++) a += up[j * H + c] ** 2;
-      for (let r = 0; r < H; r++) b += down[r * I + j] ** 2;
-      return [a * b, j];
-    });
-    neurons[l] = score.sort((x, y) => x[0] - y[0]).slice(0, k).map(([, j]) => j);
-  }
-  return { heads, neurons };
-}
-
 function inputsFor(model, batch) {
   const vocab = model.config.vocabSize;
   const ids = Int32Array.from({ length: batch * seqLen }, (_, i) => (i % seqLen === 0 ? 2 : 5 + ((i * 7919) % (vocab - 10))));
@@ -126,7 +90,7 @@ for (const [label, dir] of models) {
   const b32 = inputsFor(dense, 32);
   const denseParams = tc.layerLinearParameters(dense);
   const variants = [{ f: 0, model: dense }];
-  for (const f of fractions) variants.push({ f, model: tc.compact(dense, tc.planFromLists(dense, removalFor(dense, f))) });
+  for (const f of fractions) variants.push({ f, model: tc.compact(dense, tc.planFromLists(dense, magnitudeRemoval(tc, dense, f))) });
   for (const v of variants) {
     v.t1 = [];
     v.t32 = [];

@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/../.venv"
 py="${PYTHON:-python3}"
-check() { "$venv/bin/python" -c 'import torch, transformers, safetensors, sentence_transformers, sklearn, scipy; assert transformers.__version__ == "5.18.0", transformers.__version__' 2>/dev/null; }
+check() { "$venv/bin/python" -c 'import torch, transformers, safetensors, sentence_transformers, sklearn, scipy, onnxruntime; assert transformers.__version__ == "5.18.0", transformers.__version__' 2>/dev/null; }
 if [ -x "$venv/bin/python" ] && check; then
   echo "[setup-venv] $venv is ready"; exit 0
 fi

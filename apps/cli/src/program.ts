@@ -6,6 +6,7 @@ import { registerPrune } from './commands/prune.js';
 import { registerScore } from './commands/score.js';
 import { registerDemo } from './commands/demo.js';
 import { registerArtifact } from './commands/artifact.js';
+import { registerExport } from './commands/export.js';
 import { defaultContext, type CliContext } from './util/context.js';
 import { cliVersion } from './util/version.js';
 
@@ -21,6 +22,7 @@ const COMMANDS: ((program: Command, ctx: CliContext) => void)[] = [
   registerScore,
   registerDemo,
   registerArtifact,
+  registerExport,
 ];
 
 /**

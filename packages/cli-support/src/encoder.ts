@@ -1,7 +1,7 @@
 // Model folders as benchmarks-mteb encoders for the apps: tensor-core's encoder adapter with the
 // apps' error type. Commands receive a loader, so tests can pass a fake encoder.
 import type { Encoder } from '@prunekit/benchmarks-mteb';
-import { ModelFolderError, resolveModelFolder, loadEncoderAdapter } from '@prunekit/tensor-core';
+import { ModelFolderError, openEncoder, resolveModelFolder } from '@prunekit/tensor-core';
 import { CliError } from './errors.js';
 
 export interface LoadEncoderOptions {
@@ -25,8 +25,19 @@ export function checkModelDir(dir: string, flag = '--model'): string {
   }
 }
 
-/** Loads a HF / sentence-transformers folder on the native backend (or the pure-JS fallback). */
+/**
+ * Loads a HF / sentence-transformers folder on the native backend (or the pure-JS fallback), or an
+ * ONNX export folder (onnx/model.onnx, no safetensors) on onnxruntime-node.
+ */
 export const loadModelEncoder: EncoderLoader = async (dir, options) => {
-  checkModelDir(dir);
-  return loadEncoderAdapter(dir, options);
+  const abs = checkModelDir(dir);
+  const enc = await openEncoder(abs, { batchSize: options.batchSize, warn: options.warn, ...(options.name ? { name: options.name } : {}) });
+  return {
+    name: enc.name,
+    fingerprint: enc.fingerprint,
+    encode: (texts) => enc.encode(texts),
+    dispose: () => {
+      void enc.dispose();
+    },
+  };
 };

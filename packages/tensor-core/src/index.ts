@@ -66,5 +66,17 @@ export type { ArtifactInspection, CompactArtifactOptions } from './artifact/insp
 export { writeNpyF32 } from './io/npy.js';
 export { loadEncoderAdapter, resolveModelFolder } from './model/encoder-adapter.js';
 export type { EncoderAdapter, EncoderAdapterOptions } from './model/encoder-adapter.js';
+export { exportOnnx, buildOnnxModel, isOnnxExport, ONNX_OUTPUTS, ONNX_MODEL_PATH } from './export/onnx.js';
+export type { OnnxExportOptions, OnnxExportReport } from './export/onnx.js';
+export { ONNX_ARCHITECTURES, layerSizes } from './export/architectures.js';
+export type { OnnxArchitecture, BuiltGraph } from './export/architectures.js';
+export { GraphBuilder, ONNX_OPSET, ONNX_IR_VERSION, EXTERNAL_DATA_THRESHOLD } from './export/graph.js';
+export type { GraphIo, ElemType, SerializeOptions, SerializedModel, AttributeValue } from './export/graph.js';
+export { OnnxSentenceEncoder, openOnnxSession, runOnnx, onnxModelFile } from './runtime/onnx-encoder.js';
+export type { OnnxEncoderOptions, OnnxEncodeOptions, OnnxSessionOptions, OnnxForwardOutput } from './runtime/onnx-encoder.js';
+export { openEncoder, folderRuntime } from './runtime/open.js';
+export type { OpenEncoderOptions, OpenedEncoder, EncoderRuntime } from './runtime/open.js';
+export { encodeInBatches, resolveMaxLength } from './model/batching.js';
+export type { PaddedBatch, BatchingOptions } from './model/batching.js';
 export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
 export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';
