@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../run.js';
-import { memoryIo } from '../util/io.js';
+import { memoryIo } from '@prunekit/cli-support';
 import { writeSyntheticTasks } from '../test-support/synthetic.js';
 
 const demoModel = path.resolve(import.meta.dirname, '..', '..', 'demo', 'tiny-encoder');

@@ -4,9 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { exportOnnx, initBackend, type PoolingConfig, type PoolingMode } from '@prunekit/tensor-core';
 import type { CliContext } from '../util/context.js';
-import { checkModelDir } from '../util/encoder.js';
-import { CliError, numberFlag, oneOf } from '../util/errors.js';
-import { printJson } from '../util/io.js';
+import { CliError, checkModelDir, numberFlag, oneOf, printJson } from '@prunekit/cli-support';
 
 const FORMATS = ['onnx'] as const;
 const POOLING_MODES: readonly PoolingMode[] = ['mean', 'cls', 'max', 'lasttoken'];
