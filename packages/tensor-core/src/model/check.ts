@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import { SafetensorsFile } from '../io/safetensors.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { readConfig } from './config.js';
+import { architectureOf, readConfig } from './config.js';
 import { ModelFolderError, weightFiles } from './load.js';
-import { detectPrefix, embeddingNames } from './names.js';
+import { decoderNames, detectPrefix, embeddingNames } from './names.js';
 
 /** Validates a model folder without loading its weights; throws a PrunekitError naming the file. */
 export async function checkModelFolder(dir: string): Promise<void> {
@@ -23,8 +23,13 @@ export async function checkModelFolder(dir: string): Promise<void> {
     }
   }
   const prefix = detectPrefix(config.modelType, new Set(names.keys()));
-  if (prefix === null) throw new ModelFolderError(files[0]!, 'no embeddings.word_embeddings.weight tensor (with or without a bert./roberta. prefix): not a BERT-family checkpoint');
-  const word = names.get(embeddingNames(prefix).word)!;
+  const decoder = architectureOf(config).family === 'decoder';
+  if (prefix === null) {
+    throw new ModelFolderError(files[0]!, decoder
+      ? 'no embed_tokens.weight tensor (with or without a model. prefix): not a Qwen3/Llama/Mistral checkpoint'
+      : 'no embeddings.word_embeddings.weight tensor (with or without a bert./roberta. prefix): not a BERT-family checkpoint');
+  }
+  const word = names.get(decoder ? decoderNames(prefix).word : embeddingNames(prefix).word)!;
   if (word.shape[0] !== config.vocabSize) {
     throw new ModelFolderError(word.file, `word embeddings have ${word.shape[0]} rows; config.json vocab_size is ${config.vocabSize}`);
   }
