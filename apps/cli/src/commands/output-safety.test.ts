@@ -58,9 +58,9 @@ describe('one output rule for every command that writes (issue 14 cases)', () =>
     ['score --out an existing folder', () => ['score', '--model', model, '--data', triplets, '--out', userFolder('stats-dir')], /stats-dir: --out is a folder; expected a file path/],
     ['retrain --out its --model', () => ['retrain', '--model', model, '--domain', triplets, '--out', model], /--out is the input/],
     ['eval --out a user folder', () => ['eval', '--model', model, '--tasks', 'STSBenchmark', '--data-root', tmp, '--out', userFolder('mine-eval')], /--out is a non-empty folder prunekit did not write/],
-    ['prune-gates --out a user folder', () => {
+    ['prune --method finegates --out a user folder', () => {
       fs.mkdirSync(path.join(tmp, 'data', 'glue_sst2'), { recursive: true });
-      return ['prune-gates', '--task', 'glue_sst2', '--model', model, '--data-root', path.join(tmp, 'data'), '--out', userFolder('mine-gates'), '--method', 'finegates', '--steps', '1', '--gate-lr', '2'];
+      return ['prune', '--task', 'glue_sst2', '--model', model, '--data-root', path.join(tmp, 'data'), '--out', userFolder('mine-gates'), '--method', 'finegates', '--steps', '1', '--gate-lr', '2'];
     }, /--out is a non-empty folder prunekit did not write/],
     ['prune --out under /proc (used to spin in mkdir forever)', () => magnitude(model, '/proc/prunekit-out'), /cannot write in \/proc/],
   ])('%s: one-line error, exit 1, nothing written or lost', async (_name, args, message) => {
@@ -78,7 +78,7 @@ describe('one output rule for every command that writes (issue 14 cases)', () =>
     expect((await cli(magnitude(model, out))).code).toBe(0);
     expect(fs.existsSync(path.join(out, 'prunekit', 'masks.safetensors'))).toBe(true);
     expect((await cli(magnitude(model, out, '--sparsity', '0.25'))).code).toBe(0);
-    expect(JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'masks.json'), 'utf8')).targetSparsity).toBe(0.25);
+    expect((JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'manifest.json'), 'utf8')) as { options: { sparsity: number } }).options.sparsity).toBe(0.25);
     const stats = await cli(['score', '--model', model, '--data', triplets, '--out', out]);
     expect(stats.stderr).toMatch(/--out is a folder; expected a file path/);
     const mine = userFolder('forced');
@@ -133,7 +133,7 @@ describe('messages that name the real problem', () => {
     const folder = path.join(tmp, 'a-folder');
     fs.mkdirSync(folder);
     const r = await cli(magnitude(modelCopy('m2'), path.join(tmp, 'o2'), '--method', 'gaprune', '--domain', folder, '--general', triplets));
-    expect(r.stderr).toBe(`prunekit: ${folder}: is a folder; expected a .jsonl file\n`);
+    expect(r.stderr).toBe(`prunekit: --domain ${folder}: is a folder; expected a .jsonl file\n`);
     const bad = path.join(tmp, 'latin1.jsonl');
     fs.writeFileSync(bad, Buffer.concat([Buffer.from('{"query":"a","positive":"b"}\n{"query":"caf'), Buffer.from([0xe9]), Buffer.from('","positive":"b"}\n')]));
     const r2 = await cli(['score', '--model', model(), '--data', bad, '--out', path.join(tmp, 's2.safetensors')]);

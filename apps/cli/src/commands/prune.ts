@@ -142,7 +142,9 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     if (need.teacher === 'required' && !o.teacher) throw new CliError(`--method ${def.name} needs --teacher DIR`);
     if (o.dataRoot) existingDir('--data-root', o.dataRoot);
     for (const [flag, file] of [['--domain', o.domain], ['--general', o.general], ['--domain-stats', o.domainStats], ['--general-stats', o.generalStats]] as const) {
-      if (file !== undefined && !(fs.existsSync(file) && fs.statSync(file).isFile())) throw new CliError(`${flag} ${file}: no such file`);
+      if (file === undefined) continue;
+      if (!fs.existsSync(file)) throw new CliError(`${flag} ${file}: no such file`);
+      if (fs.statSync(file).isDirectory()) throw new CliError(`${flag} ${file}: is a folder; expected a ${flag.endsWith('-stats') ? '.safetensors' : '.jsonl'} file`);
     }
     const data = {
       ...(o.domain ? { domain: o.domain } : {}), ...(o.general ? { general: o.general } : {}),
