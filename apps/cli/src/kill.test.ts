@@ -67,7 +67,7 @@ function completePruned(out: string, files: readonly string[]): number {
   expect(listing).toEqual(files);
   readWhole(path.join(out, 'model.safetensors'));
   readWhole(path.join(out, 'prunekit', 'masks.safetensors'));
-  return (JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'masks.json'), 'utf8')) as { targetSparsity: number }).targetSparsity;
+  return (JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'manifest.json'), 'utf8')) as { options: { sparsity: number } }).options.sparsity;
 }
 
 const beside = (dir: string): string[] => fs.readdirSync(dir).sort();

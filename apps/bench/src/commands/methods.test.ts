@@ -11,7 +11,7 @@ describe('prunekit-bench methods', () => {
     const plain = memoryIo();
     expect(await run(['methods', '--json'], { io: plain })).toBe(0);
     const names = (JSON.parse(plain.stdout) as { name: string }[]).map((m) => m.name);
-    expect(names).toEqual(['gaprune', 'magnitude', 'random', 'fisher', 'fisher-general', 'taylor', 'wanda', 'smp-l', 'smp-s', 'movement', 'magnitude-ft', 'full-ft-mlm', 'finegates', 'lora', 'bitfit', 'full-ft']);
+    expect(names).toEqual(['gaprune', 'gaprune-balanced', 'magnitude', 'random', 'fisher', 'fisher-general', 'taylor', 'wanda', 'smp-l', 'smp-s', 'movement', 'magnitude-ft', 'full-ft-mlm', 'finegates', 'lora', 'bitfit', 'full-ft']);
     const io = memoryIo();
     expect(await run(['methods', '--plugin', PLUGIN, '--json'], { io })).toBe(0);
     const plugin = (JSON.parse(io.stdout) as { name: string; family: string; options: { flag: string; default: unknown }[] }[]).find((m) => m.name === 'drop-neurons');

@@ -168,11 +168,13 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     expect(rows()).toHaveLength(22);
   });
 
-  it('a model without a masked-LM head is refused in one line (SMP reads labels through the MLM head)', async () => {
+  it('a model without a masked-LM head stops the suite with that reason; the failure is reported (SMP reads labels through the MLM head)', async () => {
     await first;
     const base = fixtureModelFolder(root, 'base-model', 'bert-base');
     const err = memoryIo();
     expect(await run(['run', '--suite', 'smp', '--quick', '--models', base, '--data-root', data, '--out', path.join(root, 'bench-base')], { io: err, suites: suites() })).toBe(1);
-    expect(err.stderr).toBe('prunekit-bench: the label-word head needs a masked-LM checkpoint (BertForMaskedLM / RobertaForMaskedLM); this model\'s head is "base"\n');
+    expect(err.stderr.split('\n')[0]).toBe('prunekit-bench: suite smp stopped: the label-word head needs a masked-LM checkpoint (BertForMaskedLM / RobertaForMaskedLM); this model\'s head is "base"');
+    expect(err.stderr).toMatch(/1 task runs failed \(\(suite\)\/smp\); see report\.md/);
+    expect(fs.existsSync(path.join(root, 'bench-base', 'report.md'))).toBe(true);
   });
 });
