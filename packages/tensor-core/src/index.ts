@@ -7,7 +7,7 @@ export { writeFileAtomic, writeJsonAtomic, writeDirAtomic, faultPoint } from './
 export { PrunekitError, OutputError } from './io/errors.js';
 export { mkdirBounded } from './io/fsutil.js';
 export { readTextFile, decodeUtf8 } from './io/text.js';
-export { claimOutput, withOutput, settleOutputs, outputKindOf, workAreaOf, OUTPUT_MARKER, ARTIFACT_MANIFEST } from './io/output.js';
+export { claimOutput, withOutput, settleOutputs, outputKindOf, workAreaOf, OUTPUT_MARKER } from './io/output.js';
 export type { OutputKind, OutputClaim, ClaimOutputOptions } from './io/output.js';
 
 export { readConfig, parseConfig, supportedArchitectures, ConfigError, ARCHITECTURES, architectureOf } from './model/config.js';

@@ -9,15 +9,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { OutputError } from './errors.js';
 import { mkdirBounded } from './fsutil.js';
+// model folders are recognised by the artifact manifest (format "prunekit-artifact", kind)
+import { ARTIFACT_FORMAT, MANIFEST_FILE as ARTIFACT_MANIFEST } from '../artifact/manifest.js';
 
 /** What a command writes; an output may only replace an earlier output of the same kind. */
 export type OutputKind = 'model' | 'statistics' | 'eval-results' | 'bench-results' | 'report';
 
 /** Marker written into folder outputs whose own files do not say they are prunekit's. */
 export const OUTPUT_MARKER = '.prunekit-output.json';
-/** The artifact manifest of model folders (format "prunekit-artifact", schemaVersion 1, kind). */
-export const ARTIFACT_MANIFEST = path.join('prunekit', 'manifest.json');
-import { ARTIFACT_FORMAT } from '../artifact/manifest.js';
 
 export interface ClaimOutputOptions {
   /** the output path (a folder, or a file for kind "statistics" / "report") */
