@@ -3,7 +3,7 @@
 // its own CPU core (taskset), so n workers on this machine stand in for n one-core machines. Not a
 // test: a benchmark whose numbers go in the bench README ("Many machines").
 //
-//   npm start && node tools/bench/queue-scaling.mjs [--workers 1,2] [--suite gaprune] [--model ../shared/models/tiny-encoder]
+//   npm start && node tools/bench/queue-scaling.mjs [--workers 1,2] [--suite gaprune] [--model ../shared/models/tiny-encoder] [--no-pin]
 //
 // For each worker count: a fresh redis-server on a free loopback port, a fresh output folder, the
 // coordinator (`prunekit-bench run --queue`, not pinned: it plans, waits and writes the report) and
@@ -26,12 +26,14 @@ const { values } = parseArgs({
     'data-root': { type: 'string', default: path.join(shared, 'datasets') },
     full: { type: 'boolean', default: false },
     keep: { type: 'string' },
+    // without pinning every worker uses every core (what two workers on this one machine really get)
+    'no-pin': { type: 'boolean', default: false },
   },
 });
 const benchMain = path.join(root, 'apps', 'bench', 'bin', 'prunekit-bench.mjs');
 const redisServer = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).stdout.trim();
 if (!redisServer) throw new Error('redis-server is not installed (apt-get install -y redis-server)');
-const taskset = spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim();
+const taskset = values['no-pin'] ? '' : spawnSync('sh', ['-c', 'command -v taskset'], { encoding: 'utf8' }).stdout.trim();
 const cores = os.availableParallelism();
 
 const freePort = () => new Promise((resolve, reject) => {
@@ -85,11 +87,11 @@ for (const n of values.workers.split(',').map(Number)) {
 }
 
 const base = results[0].wall;
-console.log(`suite ${values.suite}${values.full ? '' : ' --quick'} on ${path.basename(values.model)}; ${cores} cores, load average before: ${os.loadavg()[0].toFixed(2)}; workers pinned one core each: ${taskset ? 'yes' : 'no (taskset missing)'}\n`);
+console.log(`suite ${values.suite}${values.full ? '' : ' --quick'} on ${path.basename(values.model)}; ${cores} cores, load average before: ${os.loadavg()[0].toFixed(2)}; workers pinned one core each: ${taskset ? 'yes' : values['no-pin'] ? 'no (--no-pin)' : 'no (taskset missing)'}\n`);
 console.log('| workers | wall time (s) | speed-up vs 1 worker | cells |');
 console.log('|---:|---:|---:|---:|');
 for (const r of results) console.log(`| ${r.workers} | ${r.wall.toFixed(1)} | ${(base / r.wall).toFixed(2)}× | ${r.cells.length} |`);
-console.log('\nPer cell with one worker (one core):\n');
+console.log(`\nPer cell with one worker (${taskset ? 'one core' : 'every core'}):\n`);
 console.log('| cell | seconds |');
 console.log('|---|---:|');
 for (const c of results[0].cells) console.log(`| ${c.label} | ${c.seconds.toFixed(1)} |`);
