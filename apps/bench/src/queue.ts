@@ -137,7 +137,7 @@ export function benchJobHandlers(ctx: BenchContext, overrides: { dataRoot?: stri
       await suite.run({
         io: ctx.io, loadEncoder: ctx.loadEncoder, models: p.models, dataRoot: overrides.dataRoot ?? p.dataRoot, outDir: p.outDir,
         resultsDir: path.join(p.outDir, 'results'), cacheDir: p.cacheDir ?? undefined, batchSize: p.batchSize, quick: p.quick, tasksDirs: p.tasksDirs,
-        cells: runner,
+        cells: runner, methods: ctx.methods,
       });
       if (runner.error) throw runner.error;
       if (!runner.ran) throw new Error(`cell "${p.cell}" is not part of suite ${p.suite} here (different models or presets than the coordinator's?)`);

@@ -83,6 +83,7 @@ export function registerRun(program: Command, ctx: BenchContext): void {
         batchSize: opts.batchSize,
         quick: opts.quick ?? false,
         tasksDirs: (opts.tasksDir ?? []).map((d) => path.resolve(d)),
+        methods: ctx.methods,
       };
       const outcome = opts.queue
         ? await runSuiteOnQueue(io, suite, runCtx, { url: opts.queue, name: opts.queueName, json: opts.json ?? false, attempts: opts.attempts, backoffMs: 2000 })

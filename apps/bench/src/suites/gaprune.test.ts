@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readResults, validateTask } from '@prunekit/benchmarks-mteb';
 import { memoryIo } from '@prunekit/cli-support';
-import { MaskSet, readSafetensors } from '@prunekit/tensor-core';
+import { readTriplets, runPrune } from '@prunekit/scoring-fisher';
+import { MaskSet, readManifest, readSafetensors } from '@prunekit/tensor-core';
 import { workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { run } from '../run.js';
 import { SuiteRegistry } from './registry.js';
@@ -185,19 +186,23 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
   const status = run(['run', '--suite', 'gaprune', '--quick', '--models', model, '--data-root', root, '--tasks-dir', tasksDir, '--out', out], { io, suites });
   const names = presetVariants(TINY).map(variantName);
 
-  it('derives every pruned model once, with masks at the asked sparsity, and the retrained one keeps them', async () => {
+  it('derives every pruned model once through the method registry, as artifacts with masks at the asked sparsity, and the retrained one keeps them', async () => {
     expect(await status).toBe(0);
     expect(names).toEqual(['dense', 'gaprune-50', 'magnitude-50', 'random-50-s0', 'random-50-s1', 'fisher-50', 'gaprune-gamma0-50', 'gaprune-rt2-50-s0', 'magnitude-30', 'gaprune-30']);
-    // the ablation is GAPrune with γ = 0, recorded in its manifest, and selects other weights than γ = 0.5
-    const ablation = JSON.parse(fs.readFileSync(path.join(out, 'models', 'tiny-encoder', 'gaprune-gamma0-50', 'prunekit', 'masks.json'), 'utf8')) as { method: string; hyperparameters: { dai: { gamma?: number } } };
+    // the ablation is GAPrune with γ = 0, recorded in its manifest's options
+    const ablation = readManifest(path.join(out, 'models', 'tiny-encoder', 'gaprune-gamma0-50'));
     expect(ablation.method).toBe('gaprune');
-    expect(ablation.hyperparameters.dai.gamma).toBe(0);
+    expect(ablation.options.gamma).toBe(0);
+    expect(readManifest(path.join(out, 'models', 'tiny-encoder', 'random-50-s1')).options.seed).toBe(1);
     for (const n of names.slice(1)) {
       const dir = path.join(out, 'models', 'tiny-encoder', n);
       expect(fs.existsSync(path.join(dir, 'config.json')), n).toBe(true);
-      const { masks, manifest } = MaskSet.load(path.join(dir, 'prunekit', 'masks.safetensors'));
+      const manifest = readManifest(dir);
+      expect(manifest.method, n).toBe(n.startsWith('gaprune-rt') ? 'retrain' : n.replace(/-\d+(-s\d+)?$/, '').replace('gaprune-gamma0', 'gaprune'));
+      const masks = MaskSet.load(path.join(dir, manifest.files.masks!)).masks;
       expect(masks.stats().sparsity, n).toBeCloseTo(n.includes('-30') ? 0.3 : 0.5, 3);
-      expect(manifest?.targets).toBe('mlp');
+      expect(manifest.sparsity?.total, n).toBeCloseTo(n.includes('-30') ? 0.3 : 0.5, 3);
+      if (!n.startsWith('gaprune-rt')) expect(manifest.options.targets, n).toBe('mlp');
       expect(masks.names().every((m) => /intermediate|output\.dense/.test(m) && !m.includes('attention'))).toBe(true);
     }
     const gm = MaskSet.load(path.join(out, 'models', 'tiny-encoder', 'gaprune-50', 'prunekit', 'masks.safetensors')).masks;
@@ -205,9 +210,11 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
     const rm = MaskSet.load(path.join(rdir, 'prunekit', 'masks.safetensors')).masks;
     const name = gm.names()[0]!;
     expect(rm.masks.get(name)!.data).toEqual(gm.masks.get(name)!.data);
-    const retrain = JSON.parse(fs.readFileSync(path.join(rdir, 'prunekit', 'retrain.json'), 'utf8')) as { steps: number; losses: number[] };
-    expect(retrain.steps).toBe(2);
-    expect(retrain.losses).toHaveLength(2);
+    // the retrained artifact says what it was made from (lineage) and keeps its losses
+    const retrain = readManifest(rdir);
+    expect(retrain.options).toMatchObject({ steps: 2, seed: 0, batchSize: 4 });
+    expect((retrain.metrics as { losses: number[] }).losses).toHaveLength(2);
+    expect(retrain.lineage[0]).toMatchObject({ method: 'gaprune', path: path.join(out, 'models', 'tiny-encoder', 'gaprune-50') });
     // pruned weights stay zero after retraining, and retraining changed the kept ones
     const w = readSafetensors(path.join(rdir, 'model.safetensors')).tensors.get(name)!.data as Float32Array;
     const w0 = readSafetensors(path.join(out, 'models', 'tiny-encoder', 'gaprune-50', 'model.safetensors')).tensors.get(name)!.data as Float32Array;
@@ -223,6 +230,27 @@ describe('gaprune suite kind: a miniature run (tiny-encoder, synthetic data, 2 t
     expect(fs.existsSync(path.join(out, 'data', 'finance-triplets.jsonl'))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'data', 'general-triplets.jsonl'), 'utf8').trim().split('\n')).toHaveLength(9);
   });
+
+  it('the registry path gives the weights scoring-fisher\'s runPrune (the suite\'s path before the registry) gives', async () => {
+    await status;
+    const dir = path.join(out, 'models', 'tiny-encoder', 'gaprune-50');
+    const direct = path.join(root, 'direct-gaprune-50');
+    await runPrune({
+      model, out: direct, method: 'gaprune', sparsity: TINY.sparsity, targets: TINY.targets,
+      domain: await readTriplets(path.join(out, 'data', 'finance-triplets.jsonl')), general: await readTriplets(path.join(out, 'data', 'general-triplets.jsonl')),
+      batchSize: TINY.batchSize, maxBatches: TINY.statsBatches, workDir: path.join(root, 'direct-work'),
+    });
+    const a = readSafetensors(path.join(dir, 'model.safetensors')).tensors;
+    const b = readSafetensors(path.join(direct, 'model.safetensors')).tensors;
+    expect([...a.keys()].sort()).toEqual([...b.keys()].sort());
+    let differing = 0;
+    for (const [k, t] of a) {
+      const x = t.data as Float32Array;
+      const y = b.get(k)!.data as Float32Array;
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differing++; // === : a pruned −0.0 there is +0.0 here
+    }
+    expect(differing).toBe(0);
+  }, 120_000);
 
   it('names each model in the results per method, sparsity and seed', async () => {
     await status;

@@ -1,6 +1,8 @@
 // The gaprune kind: GAPrune against its baselines on a domain suite and a general suite, in miniature.
 // For each base model it builds domain and general triplets from the shared datasets (never from an
-// evaluated split), derives pruned models with scoring-fisher's runPrune (dense, magnitude, random,
+// evaluated split), derives pruned models with the scoring methods of the method registry (the
+// definitions `prunekit prune --method` runs; each model is an artifact folder with
+// prunekit/manifest.json) (dense, magnitude, random,
 // Fisher on domain data, Taylor, Wanda, GAPrune one-shot, GAPrune + retraining; a sparsity sweep for
 // magnitude and GAPrune; several seeds where randomness enters), evaluates every model on both
 // suites and reports a method × sparsity table, a score-versus-sparsity chart and which of the
@@ -12,10 +14,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TaskDefinition } from '@prunekit/benchmarks-mteb';
 import { taskRegistry } from '@prunekit/cli-support';
-import { retrainMasked, runPrune, type DaiDiagnostics, type DaiOptions, type ScoringMethod, type Triplet } from '@prunekit/scoring-fisher';
-import { MaskSet, SentenceEncoder, initBackend, saveModel } from '@prunekit/tensor-core';
+import { retrainMasked, tripletsFingerprint, type DaiDiagnostics, type DaiOptions, type ScoringMethod, type Triplet } from '@prunekit/scoring-fisher';
+import { MANIFEST_FILE, MaskSet, SentenceEncoder, initBackend, modelFingerprint, readManifest, writeArtifact } from '@prunekit/tensor-core';
 import { evaluateInto, quickTask } from './eval.js';
-import { cellsOf, summarising } from './runs.js';
+import { cellsOf, runMethod, summarising } from './runs.js';
 import {
   CHEMLIT_EVAL_TASK, chemistryDomainTriplets, describeSet, financeDomainTriplets, generalTriplets, splitChemlit,
   subsampleRetrievalTask, writeTriplets, type TripletSet,
@@ -223,32 +225,40 @@ function diagnosticsLine(d: DaiDiagnostics, where: string): string {
   return `DAI diagnostics (${where}): Spearman(DAI, |W|) = ${d.spearmanWithMagnitude.toFixed(4)} over ${d.sampled} sampled weights; mean terms over layers: F_D·|W| ${avg('domainTerm')}, β·F_G·|W| ${avg('generalTerm')}, γ·√|W| ${avg('magnitudeTerm')} (dominant: ${d.dominantTerm}); alignment factor in [${lo.toFixed(4)}, ${hi.toFixed(4)}]. ${verdict}.`;
 }
 
-/** Retrains a one-shot pruned folder with its masks held fixed and writes a new folder (like `prunekit retrain`). */
-async function retrainFolder(from: string, out: string, domain: readonly Triplet[], options: { steps: number; seed: number; batchSize: number; log: (l: string) => void }): Promise<number[]> {
-  const { masks } = MaskSet.load(path.join(from, 'prunekit', 'masks.safetensors'));
+/**
+ * Retrains a one-shot pruned artifact with its masks held fixed and writes a new artifact (what
+ * `prunekit retrain` does: method "retrain", the one-shot artifact as its lineage).
+ */
+async function retrainFolder(from: string, out: string, domain: { triplets: readonly Triplet[]; file: string }, options: { steps: number; seed: number; batchSize: number; log: (l: string) => void }): Promise<number[]> {
+  const masksFile = readManifest(from).files.masks;
+  if (!masksFile) throw new Error(`${path.join(from, MANIFEST_FILE)}: the one-shot GAPrune artifact lists no masks file`);
+  const { masks } = MaskSet.load(path.join(from, masksFile));
   const enc = await SentenceEncoder.load(from);
   try {
-    const losses = await retrainMasked(enc, masks, domain, {
-      steps: options.steps, seed: options.seed, batchSize: options.batchSize,
+    const sourceFingerprint = modelFingerprint(enc.model);
+    const lr = 2e-5;
+    const losses = await retrainMasked(enc, masks, domain.triplets, {
+      steps: options.steps, seed: options.seed, batchSize: options.batchSize, lr,
       onStep: (s, t, l) => {
         if (s === 1 || s % 10 === 0 || s === t) options.log(`retraining step ${s}/${t}, loss ${l.toFixed(4)}`);
       },
     });
-    await saveModel(enc.model, out, {
-      companionsFrom: from,
-      metadata: { pruned_by: 'prunekit gaprune + retraining', retrain_steps: String(options.steps), seed: String(options.seed) },
-      extra: (dir) => {
-        fs.cpSync(path.join(from, 'prunekit'), path.join(dir, 'prunekit'), { recursive: true });
-        fs.writeFileSync(path.join(dir, 'prunekit', 'retrain.json'), `${JSON.stringify({ steps: options.steps, seed: options.seed, batchSize: options.batchSize, lr: 2e-5, from: path.resolve(from), losses }, null, 2)}\n`);
-      },
-    });
+    const stats = masks.stats();
+    await writeArtifact({
+      kind: 'pruned-model', model: enc.model, masks,
+      source: { fingerprint: sourceFingerprint, parameters: enc.model.numParameters() },
+      data: { domain: { fingerprint: tripletsFingerprint(domain.triplets) } },
+      metrics: { losses },
+      summary: `Retrained ${options.steps} steps on domain triplets with the masks of ${from} held fixed (${(100 * stats.sparsity).toFixed(2)}% of the masked weights stay zero).`,
+      dispose: () => undefined,
+    }, { out, method: 'retrain', options: { steps: options.steps, lr, batchSize: options.batchSize, seed: options.seed }, sourceModel: from, dataPaths: { domain: domain.file } });
     return losses;
   } finally {
     enc.dispose();
   }
 }
 
-const isModelFolder = (dir: string): boolean => fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors'));
+const isModelFolder = (dir: string): boolean => fs.existsSync(path.join(dir, 'config.json')) && fs.existsSync(path.join(dir, 'model.safetensors')) && fs.existsSync(path.join(dir, MANIFEST_FILE));
 
 /** Some tasks of a cell failed (already recorded in the outcome's failures). */
 class TasksFailed extends Error {}
@@ -302,31 +312,33 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
       try {
         const available = await cellsOf(ctx).run({ key: `gaprune/${baseName}/${variantName(v)}`, label: `gaprune ${name}` }, async () => {
           if (v.method !== 'dense') {
+            // the registry's options by schema key; seed and DAI only where the variant sets them
+            const prune = (method: ScoringMethod, sparsity: number, out: string, extra: Record<string, unknown>, onProgress?: (stage: string, d: number, t: number) => void): Promise<unknown> => runMethod(ctx, {
+              method, model: base, out, workDir,
+              options: { sparsity, targets: preset.targets, batchSize: preset.batchSize, maxBatches: preset.statsBatches, ...extra },
+              data: { domain: data.files.domain, general: data.files.general },
+              ...(onProgress ? { onProgress } : {}),
+              log: (l) => { log(`${name}: ${l}`); },
+            });
             if (isModelFolder(dir)) log(`${name}: reusing ${dir}`);
             else if (v.retrainSteps > 0) {
               const oneShot = path.join(modelsDir, variantName({ label: 'gaprune', method: 'gaprune', sparsity: v.sparsity, retrainSteps: 0 }));
-              if (!isModelFolder(oneShot)) await runPrune({ model: base, out: oneShot, method: 'gaprune', sparsity: v.sparsity, targets: preset.targets, domain: data.domain.triplets, general: data.general.triplets, batchSize: preset.batchSize, maxBatches: preset.statsBatches, workDir });
+              if (!isModelFolder(oneShot)) await prune('gaprune', v.sparsity, oneShot, {});
               log(`${name}: ${v.retrainSteps} retraining steps (seed ${v.seed ?? 0}) from ${oneShot}`);
               const tr = performance.now();
-              const losses = await retrainFolder(oneShot, dir, data.domain.triplets, { steps: v.retrainSteps, seed: v.seed ?? 0, batchSize: preset.batchSize, log: (l) => { log(`${name}: ${l}`); } });
+              const losses = await retrainFolder(oneShot, dir, { triplets: data.domain.triplets, file: data.files.domain }, { steps: v.retrainSteps, seed: v.seed ?? 0, batchSize: preset.batchSize, log: (l) => { log(`${name}: ${l}`); } });
               seconds[`retrain ${variantName(v)}`] = (performance.now() - tr) / 1000;
               outcome.notes.push(`${name}: retraining loss ${losses[0]?.toFixed(4)} → ${losses.at(-1)?.toFixed(4)} over ${losses.length} steps (${((performance.now() - tr) / 1000).toFixed(0)} s).`);
             } else {
               log(`${name}: pruning (${v.method}, ${pct(v.sparsity)})`);
               let lastLogged = '';
-              const r = await runPrune({
-                model: base, out: dir, method: v.method, sparsity: v.sparsity, targets: preset.targets,
-                domain: data.domain.triplets, general: data.general.triplets,
-                dataSources: { domain: data.files.domain, general: data.files.general },
-                batchSize: preset.batchSize, maxBatches: preset.statsBatches, seed: v.seed ?? 0, workDir,
-                ...(v.dai ? { dai: v.dai } : {}),
-                onProgress: (stage, d, t) => {
-                  const line = `${stage} ${d}/${t}`;
-                  if (line !== lastLogged && (d === t || d % 4 === 0)) log(`${name}: ${line}`);
-                  lastLogged = line;
-                },
+              await prune(v.method, v.sparsity, dir, { seed: v.seed ?? 0, ...(v.dai ?? {}) }, (stage, d, t) => {
+                const line = `${stage} ${d}/${t}`;
+                if (line !== lastLogged && (d === t || d % 4 === 0)) log(`${name}: ${line}`);
+                lastLogged = line;
               });
-              for (const [k, s] of Object.entries(r.seconds)) if (s > 1) seconds[k] = (seconds[k] ?? 0) + s;
+              const r = readManifest(dir).metrics as { seconds?: Record<string, number> };
+              for (const [k, s] of Object.entries(r.seconds ?? {})) if (s > 1) seconds[k] = (seconds[k] ?? 0) + s;
             }
           }
           await evaluate();

@@ -1,7 +1,11 @@
-// What the smp and finegates kinds share: a matrix of training runs, one folder each under
-// <out>/<kind>/runs, where a folder whose results are complete is read back instead of being run
-// again (resume); and the mean ± sd over seeds that their tables and task results report.
+// What the method kinds share: a matrix of training runs, one folder each under <out>/<kind>/runs,
+// where a folder whose results are complete is read back instead of being run again (resume);
+// runMethod, which derives a model with a registry method and writes the one artifact layout; and
+// the mean ± sd over seeds that their tables and task results report.
+import path from 'node:path';
 import type { TaskResult, TaskType } from '@prunekit/benchmarks-mteb';
+import { builtinMethods } from '@prunekit/cli-support';
+import { writeArtifact, type Manifest, type MethodData } from '@prunekit/tensor-core';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
 import { localCells, type CellRunner } from '../cells.js';
 
@@ -133,4 +137,44 @@ export function seedsTaskResult(o: {
     prunekit_version: '0.1.0',
     warnings: [],
   };
+}
+
+export interface MethodRunOptions {
+  /** a registered method name (`prunekit-bench methods` lists them) */
+  method: string;
+  /** the source model folder (never written to) */
+  model: string;
+  /** the artifact folder (written atomically, HF folder + prunekit/manifest.json) */
+  out: string;
+  /** the method's options by their schema keys (camelCase); validated and defaulted by its zod schema */
+  options: Record<string, unknown>;
+  data: MethodData;
+  /** checkpoints and cached statistics (kept: a rerun and the other cells of a model reuse them) */
+  workDir: string;
+  onProgress?: (stage: string, done: number, total: number, detail?: string) => void;
+  log?: (line: string) => void;
+}
+
+/**
+ * Derives a model with a method from the run's registry (`ctx.methods`, else the built-ins: the
+ * same definitions `prunekit prune --method` dispatches to) and writes it in the one artifact
+ * layout, as `prunekit prune` does; returns the written manifest.
+ */
+export async function runMethod(ctx: BenchRunContext, o: MethodRunOptions): Promise<Manifest> {
+  const def = (ctx.methods ?? builtinMethods()).get(o.method);
+  const options = def.options.parse(o.options) as Record<string, unknown>;
+  const artifact = await def.run({
+    model: o.model, options, data: o.data, workDir: o.workDir,
+    onProgress: o.onProgress ?? (() => undefined),
+    log: o.log ?? ((line) => { ctx.io.err(`${line}\n`); }),
+  });
+  try {
+    const dataPaths: Record<string, string> = {};
+    if (o.data.domain) dataPaths.domain = o.data.domain;
+    if (o.data.general) dataPaths.general = o.data.general;
+    if (o.data.dataRoot && o.data.task) dataPaths.task = path.join(o.data.dataRoot, o.data.task);
+    return await writeArtifact(artifact, { out: o.out, method: def.name, options, sourceModel: o.model, dataPaths });
+  } finally {
+    artifact.dispose();
+  }
 }

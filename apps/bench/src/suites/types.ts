@@ -3,6 +3,7 @@
 // task results in MTEB's layout, from which the report is drawn.
 import type { TaskResult } from '@prunekit/benchmarks-mteb';
 import type { CliIo, EncoderLoader } from '@prunekit/cli-support';
+import type { MethodRegistry } from '@prunekit/tensor-core';
 import type { ReportSection } from '../report.js';
 import type { CellRunner } from '../cells.js';
 
@@ -31,6 +32,11 @@ export interface BenchRunContext {
    * for a queue, or, in a queue worker, only the one cell its job names.
    */
   cells?: CellRunner;
+  /**
+   * The method registry suites prune with (the one `prunekit prune` uses: built-ins plus plugins);
+   * runMethod falls back to the built-ins when a caller sets none.
+   */
+  methods?: MethodRegistry;
 }
 
 export interface ModelRun {

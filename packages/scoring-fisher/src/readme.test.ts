@@ -1,0 +1,44 @@
+// The README's examples run as written (tools/test-support/readme-examples.ts), on the bundled
+// tiny-encoder with a few triplets as domain.jsonl and general.jsonl.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { exampleWorkspace, readmeCodeBlocks, runExample } from '../../../tools/test-support/readme-examples.js';
+import { workspaceRoot } from '../../../tools/test-support/shared.js';
+
+const blocks = readmeCodeBlocks(path.join(workspaceRoot, 'packages', 'scoring-fisher', 'README.md'));
+const triplets = (words: string[]): string => words.map((w, i) => JSON.stringify({ query: `what is ${w}`, positive: `${w} is a term number ${i}`, negative: `the weather on day ${i}` })).join('\n') + '\n';
+
+describe('scoring-fisher README examples', () => {
+  it('has the runPrune and the structured example', () => {
+    expect(blocks).toHaveLength(2);
+    expect(blocks[0]).toContain('runPrune(');
+    expect(blocks[1]).toContain('pruneStructured(');
+  });
+
+  it('runPrune example: prunes tiny-encoder to 50% of its MLP weights and prints the sparsity', () => {
+    const cwd = exampleWorkspace({
+      'domain.jsonl': triplets(['revenue', 'margin', 'equity', 'debt', 'lease', 'tax', 'asset', 'bond']),
+      'general.jsonl': triplets(['cat', 'river', 'song', 'tree', 'train', 'book', 'cloud', 'bread']),
+    });
+    fs.rmSync('/tmp/tiny-gaprune-50', { recursive: true, force: true });
+    const r = runExample(blocks[0]!, cwd);
+    expect(r.status, r.stderr).toBe(0);
+    const [sparsity, spearman] = r.stdout.trim().split('\n').at(-1)!.split(' ').map(Number);
+    expect(sparsity).toBeCloseTo(0.5, 3);
+    expect(spearman).toBeGreaterThan(-1);
+    expect(fs.existsSync('/tmp/tiny-gaprune-50/model.safetensors')).toBe(true);
+  }, 300_000);
+
+  it('structured example: removes the 50% budget of parameters (whole groups) and saves the compacted model', () => {
+    fs.rmSync('/tmp/tiny-structured-50', { recursive: true, force: true });
+    const r = runExample(blocks[1]!, exampleWorkspace());
+    expect(r.status, r.stderr).toBe(0);
+    const [removed, target] = r.stdout.trim().split('\n').at(-1)!.split(' ').map(Number);
+    // removedParams meets the budget targetParams up to one group's granularity
+    expect(target).toBeGreaterThan(0);
+    expect(removed! / target!).toBeGreaterThan(0.95);
+    expect(removed! / target!).toBeLessThan(1.05);
+    expect(fs.existsSync('/tmp/tiny-structured-50/config.json')).toBe(true);
+  }, 300_000);
+});
