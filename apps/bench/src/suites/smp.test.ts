@@ -11,11 +11,11 @@ import { makeSmpKind, SMP_PRESETS, type SmpPreset } from './smp.js';
 
 const TINY: SmpPreset = {
   tasks: ['glue_sst2'], keeps: [0.5, 0.1], methods: ['smp-l', 'smp-s', 'movement', 'magnitude-ft'], seeds: [0, 1], distil: true,
-  steps: 4, batchSize: 8, maxLength: 24, maxTrain: 32, maxEval: 16, weightLr: 1e-4, head: 'prompt',
+  steps: 4, batchSize: 8, maxLength: 24, maxTrain: 32, maxEval: 16, weightLr: 1e-4, head: 'prompt', lambdaR: 400, lambdaScale: 'paper',
 };
 const PRUNING_LABELS = ['smp-l', 'smp-s', 'movement', 'magnitude-ft', 'smp-s+kd'];
-/** run folders in the order they run: per seed, dense fine-tuning, then every method per keep fraction */
-const RUNS = TINY.seeds.flatMap((s) => [`full-ft-keep1-seed${s}`, ...TINY.keeps.flatMap((k) => PRUNING_LABELS.map((m) => `${m}-keep${k}-seed${s}`))]);
+/** run folders in the order they run: dense fine-tuning of every seed, then per keep fraction and method every seed */
+const RUNS = [...TINY.seeds.map((s) => `full-ft-keep1-seed${s}`), ...TINY.keeps.flatMap((k) => PRUNING_LABELS.flatMap((m) => TINY.seeds.map((s) => `${m}-keep${k}-seed${s}`)))];
 
 interface SavedRuns {
   preset: string;
