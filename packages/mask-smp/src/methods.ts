@@ -12,7 +12,7 @@ const nonNegInt = (what: string, d: number): z.ZodDefault<z.ZodNumber> => z.numb
 const positive = (what: string, d: number): z.ZodDefault<z.ZodNumber> => z.number().gt(0, 'must be > 0').default(d).describe(what);
 
 const trainingOptions = {
-  head: z.enum(HEAD_VARIANTS as unknown as [string, ...string[]]).default('first').describe("label-word head: first ([CLS], the paper) or prompt (template [MASK], the authors' code)"),
+  head: z.enum(HEAD_VARIANTS as unknown as [string, ...string[]]).default('first').describe("label-word head: first ([CLS], the paper and the authors' GLUE code) or prompt (a template's [MASK], LM-BFF style)"),
   labelWords: z.array(z.string().min(1)).optional().describe('one label word per class, in label order (comma list)'),
   template: z.string().optional().describe('prompt template with {text} or {sentence1}/{sentence2} and one [MASK]'),
   steps: positiveIntOption('total training steps (default: --epochs epochs)'),

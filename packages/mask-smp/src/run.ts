@@ -28,7 +28,7 @@ export interface RunOptions extends Omit<TrainConfig, 'steps' | 'workDir'> {
   steps?: number;
   /** default 3 (used when steps is not given) */
   epochs?: number;
-  /** 'first' (the paper: [CLS] position, default) or 'prompt' (the authors' code: template [MASK]) */
+  /** 'first' ([CLS] position, default: the paper and the authors' GLUE code) or 'prompt' (a template's [MASK], LM-BFF style) */
   head?: HeadVariant;
   /** one word per label (no substitutes); default: the task's words */
   labelWords?: string[];

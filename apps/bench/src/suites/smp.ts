@@ -163,6 +163,52 @@ export function keepChart(rows: readonly RunRow[]): VegaLiteSpec {
   };
 }
 
+export interface SmpVerdict {
+  task: string;
+  claim: string;
+  /** null: not tested (a cell is missing) */
+  held: boolean | null;
+  detail: string;
+}
+
+/** A task is learned when some method's mean beats the majority class by more than this (score units). */
+export const LEARNED_MARGIN = 0.02;
+
+/**
+ * The SMP paper's claims on the finished runs, per task: SMP-L at 80% keep ≥ dense fine-tuning;
+ * SMP-S ≥ SMP-L ≥ movement at 10% and at 3% keep. A claim holds when the mean over seeds does (the
+ * detail gives mean ± sd, so a difference inside the spread can be read as such). Tasks on which
+ * no method's mean beats the majority class by more than LEARNED_MARGIN are returned in `unlearned`
+ * and get no verdicts: a claim about methods that learned nothing says nothing.
+ */
+export function smpVerdicts(rows: readonly { task: string; method: string; keep: number; main: number }[], majority: ReadonlyMap<string, number>): { verdicts: SmpVerdict[]; unlearned: string[] } {
+  const verdicts: SmpVerdict[] = [];
+  const unlearned: string[] = [];
+  for (const task of [...new Set(rows.map((r) => r.task))]) {
+    const of = (method: string, keep: number): number[] => rows.filter((r) => r.task === task && r.method === method && (method === 'full-ft' || r.keep === keep)).map((r) => r.main);
+    const best = Math.max(...[...new Set(rows.filter((r) => r.task === task).map((r) => `${r.method}|${r.keep}`))].map((k) => {
+      const [m, kp] = k.split('|') as [string, string];
+      return mean(of(m, Number(kp)));
+    }));
+    const maj = majority.get(task);
+    if (maj !== undefined && !(best > maj + LEARNED_MARGIN)) {
+      unlearned.push(task);
+      continue;
+    }
+    const cmp = (claim: string, chain: [string, number[]][]): void => {
+      if (chain.some(([, v]) => v.length === 0)) {
+        verdicts.push({ task, claim, held: null, detail: `not tested: ${chain.filter(([, v]) => v.length === 0).map(([n]) => n).join(', ')} not run` });
+        return;
+      }
+      const held = chain.every(([, v], i) => i === 0 || mean(chain[i - 1]![1]) >= mean(v));
+      verdicts.push({ task, claim, held, detail: chain.map(([n, v]) => `${n} ${pctCell(v)} (n = ${v.length})`).join(held ? ' ≥ ' : ' vs ') });
+    };
+    cmp('SMP-L at 80% keep ≥ dense fine-tuning', [['SMP-L 80%', of('smp-l', 0.8)], ['dense', of('full-ft', 1)]]);
+    for (const k of [0.1, 0.03]) cmp(`SMP-S ≥ SMP-L ≥ movement at ${fmtKeep(k)} keep`, [[`SMP-S`, of('smp-s', k)], ['SMP-L', of('smp-l', k)], ['movement', of('movement', k)]]);
+  }
+  return { verdicts, unlearned };
+}
+
 interface Reference {
   /** score of always predicting the most frequent class of the evaluation subset */
   majority: number;
@@ -325,6 +371,14 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
     lines.push('');
     for (const n of notCompacted) lines.push(`Not compacted: ${n.task} at keep ${fmtKeep(n.keep)}, ${n.variant}: ${n.error}.`, '');
   }
+  const { verdicts, unlearned } = smpVerdicts(rows, new Map([...references].map(([t, r]) => [t, r.majority])));
+  lines.push('## Verdicts on the paper\'s claims (mean over seeds; ± sd)', '');
+  if (verdicts.length) {
+    lines.push('| task | claim | verdict | numbers (×100) |', '|---|---|---|---|');
+    for (const v of verdicts) lines.push(`| ${v.task} | ${v.claim} | ${v.held === null ? 'not tested' : v.held ? 'held' : 'not held'} | ${v.detail} |`);
+    lines.push('');
+  }
+  if (unlearned.length) lines.push(`Not learned in this budget (no method's mean beats the majority class by more than ${100 * LEARNED_MARGIN} points; no verdicts drawn): ${unlearned.join(', ')}.`, '');
   const maskRow = rows.find((r) => r.maskBytes !== null);
   if (maskRow) lines.push(`Masks per task: ${maskRow.maskBytes} bytes (${((100 * maskRow.maskBytes!) / maskRow.modelBytes).toFixed(2)}% of the ${(maskRow.modelBytes / 2 ** 20).toFixed(1)} MiB fp32 model).`, '');
   const p = preset;
@@ -340,6 +394,8 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
     `smp suite, ${presetName} preset${ctx.quick ? ' (--quick)' : ''}: ${setup}.`,
     `Table of score vs keep fraction: ${path.join(root, 'table.md')}; chart: ${path.join(root, 'chart.svg')}; every run's masks, manifest and metrics under ${path.join(root, 'runs')} (reused when the suite is run again).`,
     'Model names in the tables below read "<model> <method> <keep fraction>"; "dense" is full fine-tuning. Scores are means over seeds.',
+    ...verdicts.map((v) => `Claim on ${v.task}, ${v.claim}: ${v.held === null ? 'not tested' : v.held ? 'held' : 'not held'} (${v.detail}).`),
+    ...(unlearned.length ? [`Tasks no method learned in this budget (reported separately, no verdicts): ${unlearned.join(', ')}.`] : []),
     ...notCompacted.map((n) => `SMP-S row compaction not possible for ${n.task} at keep ${fmtKeep(n.keep)} (${n.variant}): ${n.error}.`),
   );
   return outcome;
