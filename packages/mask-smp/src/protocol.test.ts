@@ -84,7 +84,9 @@ describe('SMP protocol', () => {
       expect(weak.regulariserCheck!.belowShare).toBeLessThan(strong.regulariserCheck!.belowShare);
       const ft = await trainMethod(model, data, { method: 'movement', keep: 0.9, steps: 1, finalHold: 0, batchSize: 16 });
       expect(ft.regulariserCheck).toBeNull();
-      ft.weights?.forEach((t) => t.dispose());
+      ft.weights?.forEach((t) => {
+        t.dispose();
+      });
     } finally {
       model.dispose();
     }

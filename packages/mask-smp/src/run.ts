@@ -130,14 +130,14 @@ export async function trainSmp(opts: Omit<RunOptions, 'out'> & { out?: string })
   const labels = await resolveLabelWords(tokenizer, task);
   let trainEx: Example[];
   let evalEx: Example[];
-  const evalSplit = opts.evalSplit ?? 'eval-file';
+  // a string: JavaScript callers can pass anything
+  const evalSplit: string = opts.evalSplit ?? 'eval-file';
+  if (evalSplit !== 'eval-file' && evalSplit !== 'train-holdout') throw new Error(`evalSplit must be 'eval-file' or 'train-holdout' (got "${evalSplit}")`);
   if (evalSplit === 'train-holdout') {
     ({ train: trainEx, dev: evalEx } = await trainHoldout(path.join(taskDir, task.trainFile), task, opts.maxEval ?? 872, opts.maxTrain, opts.subsampleSeed ?? 0));
-  } else if (evalSplit === 'eval-file') {
+  } else {
     trainEx = await loadExamples(path.join(taskDir, task.trainFile), task, { ...(opts.maxTrain ? { max: opts.maxTrain } : {}), seed: opts.subsampleSeed ?? 0 });
     evalEx = await loadExamples(path.join(taskDir, task.evalFile), task, { ...(opts.maxEval ? { max: opts.maxEval } : {}), seed: opts.subsampleSeed ?? 0 });
-  } else {
-    throw new Error(`evalSplit must be 'eval-file' or 'train-holdout' (got "${String(evalSplit)}")`);
   }
   const train = await encodeExamples(tokenizer, task, trainEx, { variant, maxLength });
   const evalSet = await encodeExamples(tokenizer, task, evalEx, { variant, maxLength });

@@ -206,7 +206,7 @@ function resolveConfig(c: TrainConfig): Resolved {
   };
   if (!(Number.isInteger(r.batchSize) && r.batchSize >= 1)) throw new Error(`batchSize must be a positive integer (got ${r.batchSize})`);
   if (!(r.temperature > 0)) throw new Error(`temperature p must be > 0 (got ${r.temperature})`);
-  if (!LAMBDA_SCALES.includes(r.lambdaScale)) throw new Error(`lambdaScale must be one of ${LAMBDA_SCALES.join(', ')} (got "${String(r.lambdaScale)}")`);
+  if (!LAMBDA_SCALES.includes(r.lambdaScale)) throw new Error(`lambdaScale must be one of ${LAMBDA_SCALES.join(', ')} (got "${r.lambdaScale as string}")`);
   if (!(r.scoreInitNoise >= 0)) throw new Error(`scoreInitNoise must be ≥ 0 (got ${r.scoreInitNoise})`);
   if (!(r.lambdaR >= 0)) throw new Error(`lambdaR must be ≥ 0 (got ${r.lambdaR})`);
   return r;
