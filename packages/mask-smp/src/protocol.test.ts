@@ -3,9 +3,9 @@
 // check that a high keep fraction is not worse than a low one.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Tokenizer, initBackend, loadModel } from '@prunekit/tensor-core';
+import { CLASSIFICATION_TASKS, Tokenizer, initBackend, loadModel } from '@prunekit/tensor-core';
 import { encodeExamples, loadExamples, resolveLabelWords } from './data.js';
-import { resolveTask } from './tasks.js';
+import { TASKS, resolveTask } from './tasks.js';
 import { BERT_BASE_SCORES, authorsTemperature, effectiveLambda, trainMethod, type TrainData } from './train.js';
 import { tinySetup } from './test-support/tiny.js';
 
@@ -65,6 +65,16 @@ describe('SMP protocol', () => {
     // mini-mlm: 4 layers × (4·256² + 2·256·1024) = 3,145,728 scores
     expect(effectiveLambda(400, 'per-score', 3_145_728)).toBeCloseTo(14.815, 3);
     expect(effectiveLambda(400, 'paper', 3_145_728)).toBe(400);
+  });
+
+  it("one task table: files, labels and metrics are tensor-core's; label words are the authors' first", () => {
+    for (const t of Object.values(TASKS)) {
+      const c = CLASSIFICATION_TASKS[t.name]!;
+      expect([t.input, t.labels, t.trainFile, t.evalFile, t.metric]).toEqual([c.input, c.labels, c.trainFile, c.evalFile, c.metric]);
+    }
+    // kongds/SMP run.sh: METRIC=accuracy for MRPC, LABEL_MAP terrible/great for SST-2
+    expect(TASKS.glue_mrpc!.metric).toBe('accuracy');
+    expect(TASKS.glue_sst2!.labelWords.map((w) => w[0])).toEqual(['terrible', 'great']);
   });
 
   it("SMP-S temperature follows the authors' run.sh: p = 4 at keep ≥ 0.7, else 1", () => {
