@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { createRng, type Tokenizer } from '@prunekit/tensor-core';
+import { CLASSIFICATION_TASKS, createRng, type Tokenizer } from '@prunekit/tensor-core';
 
 export interface TaskSpec {
   name: string;
@@ -14,15 +14,10 @@ export interface TaskSpec {
   metric: 'accuracy' | 'mcc';
 }
 
-/** The shared classification / pair-classification datasets (GLUE test labels are hidden: dev is the test set). */
-export const TASKS: Readonly<Record<string, TaskSpec>> = {
-  glue_sst2: { name: 'glue_sst2', train: 'train.jsonl', test: 'dev.jsonl', metric: 'accuracy' },
-  glue_mrpc: { name: 'glue_mrpc', train: 'train.jsonl', test: 'test.jsonl', metric: 'accuracy' },
-  glue_rte: { name: 'glue_rte', train: 'train.jsonl', test: 'dev.jsonl', metric: 'accuracy' },
-  glue_cola: { name: 'glue_cola', train: 'train.jsonl', test: 'dev.jsonl', metric: 'mcc' },
-  financial_phrasebank: { name: 'financial_phrasebank', train: 'train.jsonl', test: 'test.jsonl', metric: 'accuracy' },
-  banking77: { name: 'banking77', train: 'train.jsonl', test: 'test.jsonl', metric: 'accuracy' },
-};
+/** The shared classification / pair-classification datasets: tensor-core's CLASSIFICATION_TASKS (one table for every package). */
+export const TASKS: Readonly<Record<string, TaskSpec>> = Object.fromEntries(
+  Object.values(CLASSIFICATION_TASKS).map((t) => [t.name, { name: t.name, train: t.trainFile, test: t.evalFile, metric: t.metric }]),
+);
 
 export interface Example {
   text: string;

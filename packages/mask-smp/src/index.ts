@@ -14,11 +14,11 @@ export type { Example, EncodedExample, HeadVariant, LabelWords, TensorBatch, Loa
 export { labelWordLogits } from './head.js';
 export { classificationScores, matthewsCorrcoef, mainScore } from './metrics.js';
 export type { Scores } from './metrics.js';
-export { trainMethod, evaluate, teacherLogits, PRUNE_METHODS } from './train.js';
-export type { PruneMethod, TrainConfig, TrainData, TrainResult, TrainHooks, StepLog, EvalLog } from './train.js';
+export { trainMethod, evaluate, teacherLogits, PRUNE_METHODS, LAMBDA_SCALES, BERT_BASE_SCORES, authorsTemperature, effectiveLambda } from './train.js';
+export type { PruneMethod, LambdaScale, RegulariserCheck, TrainConfig, TrainData, TrainResult, TrainHooks, StepLog, EvalLog } from './train.js';
 export { saveBitMasks, loadBitMasks, BITMASK_FILE, MANIFEST_FILE } from './maskio.js';
 export type { BitMaskEntry, BitMaskManifest } from './maskio.js';
-export { runSmp, teacherFolder } from './run.js';
+export { runSmp, teacherFolder, trainHoldout } from './run.js';
 export type { RunOptions, RunResult } from './run.js';
 export { smpMethods, keepFromSparsity } from './methods.js';
 export { trainSmp } from './run.js';

@@ -6,13 +6,13 @@ import { defineMethod, seedOption, positiveIntOption, z, type MethodArtifact, ty
 import { HEAD_VARIANTS } from './data.js';
 import { trainSmp } from './run.js';
 import { TASKS } from './tasks.js';
-import type { PruneMethod } from './train.js';
+import { LAMBDA_SCALES, type LambdaScale, type PruneMethod } from './train.js';
 
 const nonNegInt = (what: string, d: number): z.ZodDefault<z.ZodNumber> => z.number().int('must be an integer').min(0, 'must be ≥ 0').default(d).describe(what);
 const positive = (what: string, d: number): z.ZodDefault<z.ZodNumber> => z.number().gt(0, 'must be > 0').default(d).describe(what);
 
 const trainingOptions = {
-  head: z.enum(HEAD_VARIANTS as unknown as [string, ...string[]]).default('first').describe("label-word head: first ([CLS], the paper) or prompt (template [MASK], the authors' code)"),
+  head: z.enum(HEAD_VARIANTS as unknown as [string, ...string[]]).default('first').describe("label-word head: first ([CLS], the paper and the authors' GLUE code) or prompt (a template's [MASK], LM-BFF style)"),
   labelWords: z.array(z.string().min(1)).optional().describe('one label word per class, in label order (comma list)'),
   template: z.string().optional().describe('prompt template with {text} or {sentence1}/{sentence2} and one [MASK]'),
   steps: positiveIntOption('total training steps (default: --epochs epochs)'),
@@ -35,11 +35,12 @@ const pruningOptions = {
 const smpOptions = {
   lr: positive('learning rate of the scores', 2e-2),
   lambdaR: z.number().min(0, 'must be ≥ 0').default(400).describe('regulariser weight λ_R (SMP)'),
+  lambdaScale: z.enum(LAMBDA_SCALES as unknown as [string, ...string[]]).default('paper').describe("paper: λ_R times mean σ(S) over all scores (the paper's, stronger per score on smaller models); per-score: λ_R scaled by N/N_BERT-base so each score feels the authors' BERT-base push"),
 };
 
 const schemas = {
   'smp-l': z.object({ ...pruningOptions, ...smpOptions, ...trainingOptions }),
-  'smp-s': z.object({ ...pruningOptions, ...smpOptions, temperature: positive('SMP-S temperature p in R(S) = mean σ(S/p)', 1), ...trainingOptions }),
+  'smp-s': z.object({ ...pruningOptions, ...smpOptions, temperature: z.number().gt(0, 'must be > 0').optional().describe("SMP-S temperature p in R(S) = mean σ(S/p) (default: the authors' rule, 4 at keep ≥ 0.7, else 1)"), ...trainingOptions }),
   movement: z.object({ ...pruningOptions, lr: positive('learning rate of the scores', 2e-2), ...trainingOptions }),
   'magnitude-ft': z.object({ ...pruningOptions, ...trainingOptions }),
   'full-ft-mlm': z.object(trainingOptions),
@@ -69,7 +70,7 @@ async function runSmpMethod(name: keyof typeof schemas, ctx: MethodContext<Parti
     head: o.head as 'first' | 'prompt', ...(o.labelWords ? { labelWords: o.labelWords } : {}), ...(o.template !== undefined ? { template: o.template } : {}),
     ...(o.steps ? { steps: o.steps } : {}), epochs: o.epochs!, batchSize: o.batchSize!, maxLength: o.maxLength!,
     ...(o.maxTrain ? { maxTrain: o.maxTrain } : {}), ...(o.maxEval ? { maxEval: o.maxEval } : {}),
-    ...(o.lr !== undefined ? { scoreLr: o.lr } : {}), weightLr: o.weightLr!, ...(o.lambdaR !== undefined ? { lambdaR: o.lambdaR } : {}),
+    ...(o.lr !== undefined ? { scoreLr: o.lr } : {}), weightLr: o.weightLr!, ...(o.lambdaR !== undefined ? { lambdaR: o.lambdaR } : {}), ...(o.lambdaScale !== undefined ? { lambdaScale: o.lambdaScale as LambdaScale } : {}),
     ...(o.temperature !== undefined ? { temperature: o.temperature } : {}), ...(o.finalHold !== undefined ? { finalHold: o.finalHold } : {}),
     seed: o.seed!, evalEvery: o.evalEvery!, checkpointEvery: o.checkpointEvery!, workDir: ctx.workDir, keepWork: true,
     ...(ctx.data.teacher ? { teacher: ctx.data.teacher } : {}),

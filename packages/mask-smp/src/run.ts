@@ -7,8 +7,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { Tokenizer, loadModel, modelFingerprint, saveModel, writeDirAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
-import { encodeExamples, loadExamples, resolveLabelWords, type HeadVariant } from './data.js';
+import { Tokenizer, createRng, loadModel, modelFingerprint, saveModel, writeDirAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
+import { encodeExamples, loadExamples, resolveLabelWords, type Example, type HeadVariant } from './data.js';
 import { saveBitMasks, type BitMaskManifest } from './maskio.js';
 import { resolveTask, type TaskSpec } from './tasks.js';
 import { teacherLogits, trainMethod, type EvalLog, type StepLog, type TrainConfig, type TrainResult } from './train.js';
@@ -28,7 +28,7 @@ export interface RunOptions extends Omit<TrainConfig, 'steps' | 'workDir'> {
   steps?: number;
   /** default 3 (used when steps is not given) */
   epochs?: number;
-  /** 'first' (the paper: [CLS] position, default) or 'prompt' (the authors' code: template [MASK]) */
+  /** 'first' ([CLS] position, default: the paper and the authors' GLUE code) or 'prompt' (a template's [MASK], LM-BFF style) */
   head?: HeadVariant;
   /** one word per label (no substitutes); default: the task's words */
   labelWords?: string[];
@@ -40,6 +40,13 @@ export interface RunOptions extends Omit<TrainConfig, 'steps' | 'workDir'> {
   maxEval?: number;
   /** seed of the subsampling (default 0, independent of the training seed) */
   subsampleSeed?: number;
+  /**
+   * What to evaluate on (default 'eval-file': the task's evaluation split). 'train-holdout': a dev
+   * split carved from the training file (maxEval examples, default 872, chosen by a permutation
+   * seeded "dev-holdout:0"; training then samples from the rest), for choosing settings without
+   * looking at the reported evaluation split.
+   */
+  evalSplit?: 'eval-file' | 'train-holdout';
   /** a dense fine-tuned teacher: a full-ft output folder (uses its model/) or any MLM model folder */
   teacher?: string;
   /** also write model/ with the pruned weights (always for full-ft) */
@@ -75,6 +82,23 @@ export function teacherFolder(dir: string): string {
   throw new Error(`teacher ${dir}: neither ${dir}/config.json nor ${dir}/model/config.json exists (give a model folder, e.g. the output of --method full-ft)`);
 }
 
+/**
+ * A dev split carved from a training file: `devSize` examples by a permutation seeded
+ * "dev-holdout:0" (fixed, so every setting is compared on the same dev set); the training examples
+ * are at most `maxTrain` of the rest, chosen by a permutation seeded "subsample:<seed>". File order
+ * is kept in both.
+ */
+export async function trainHoldout(file: string, task: TaskSpec, devSize: number, maxTrain: number | undefined, seed: number): Promise<{ train: Example[]; dev: Example[] }> {
+  const all = await loadExamples(file, task);
+  if (!(Number.isInteger(devSize) && devSize > 0 && devSize < all.length)) throw new Error(`${file}: a dev split of ${devSize} examples needs a training file with more than ${devSize} examples (it has ${all.length})`);
+  const perm = createRng('dev-holdout:0').permutation(all.length);
+  const dev = Array.from(perm.subarray(0, devSize)).sort((a, b) => a - b).map((i) => all[i]!);
+  const rest = Array.from(perm.subarray(devSize)).sort((a, b) => a - b).map((i) => all[i]!);
+  if (maxTrain === undefined || maxTrain >= rest.length) return { train: rest, dev };
+  const pick = Array.from(createRng(`subsample:${seed}`).permutation(rest.length).subarray(0, maxTrain)).sort((a, b) => a - b);
+  return { train: pick.map((i) => rest[i]!), dev };
+}
+
 /** A trained SMP run in memory: the model (with its MLM head), masks and/or trained weights, and what to record. */
 export interface SmpTrained {
   model: EncoderModel;
@@ -104,8 +128,17 @@ export async function trainSmp(opts: Omit<RunOptions, 'out'> & { out?: string })
   const maxLength = opts.maxLength ?? 128;
   const tokenizer = await Tokenizer.fromPretrained(opts.model);
   const labels = await resolveLabelWords(tokenizer, task);
-  const trainEx = await loadExamples(path.join(taskDir, task.trainFile), task, { ...(opts.maxTrain ? { max: opts.maxTrain } : {}), seed: opts.subsampleSeed ?? 0 });
-  const evalEx = await loadExamples(path.join(taskDir, task.evalFile), task, { ...(opts.maxEval ? { max: opts.maxEval } : {}), seed: opts.subsampleSeed ?? 0 });
+  let trainEx: Example[];
+  let evalEx: Example[];
+  // a string: JavaScript callers can pass anything
+  const evalSplit: string = opts.evalSplit ?? 'eval-file';
+  if (evalSplit !== 'eval-file' && evalSplit !== 'train-holdout') throw new Error(`evalSplit must be 'eval-file' or 'train-holdout' (got "${evalSplit}")`);
+  if (evalSplit === 'train-holdout') {
+    ({ train: trainEx, dev: evalEx } = await trainHoldout(path.join(taskDir, task.trainFile), task, opts.maxEval ?? 872, opts.maxTrain, opts.subsampleSeed ?? 0));
+  } else {
+    trainEx = await loadExamples(path.join(taskDir, task.trainFile), task, { ...(opts.maxTrain ? { max: opts.maxTrain } : {}), seed: opts.subsampleSeed ?? 0 });
+    evalEx = await loadExamples(path.join(taskDir, task.evalFile), task, { ...(opts.maxEval ? { max: opts.maxEval } : {}), seed: opts.subsampleSeed ?? 0 });
+  }
   const train = await encodeExamples(tokenizer, task, trainEx, { variant, maxLength });
   const evalSet = await encodeExamples(tokenizer, task, evalEx, { variant, maxLength });
   log(`${task.name}: ${train.length} training and ${evalSet.length} evaluation examples; label words ${labels.words.join('/')}; head ${variant}`);
@@ -126,16 +159,19 @@ export async function trainSmp(opts: Omit<RunOptions, 'out'> & { out?: string })
     }
     const bs = Math.min(opts.batchSize ?? 32, train.length);
     const steps = opts.steps ?? (opts.epochs ?? 3) * Math.floor(train.length / bs);
-    const dataFp = createHash('sha256').update(JSON.stringify([task, variant, maxLength, opts.maxTrain ?? null, opts.subsampleSeed ?? 0, labels.ids, opts.teacher ? teacherFolder(opts.teacher) : null])).digest('hex').slice(0, 16);
+    const dataFp = createHash('sha256').update(JSON.stringify([task, variant, maxLength, opts.maxTrain ?? null, opts.subsampleSeed ?? 0, labels.ids, opts.teacher ? teacherFolder(opts.teacher) : null, ...(evalSplit === 'eval-file' ? [] : [evalSplit, opts.maxEval ?? 872])])).digest('hex').slice(0, 16);
     if (!opts.workDir && !opts.out) throw new Error('trainSmp needs workDir (or out)');
     const workDir = opts.workDir ?? `${path.resolve(opts.out!)}.work`;
-    const { model: _m, task: _t, datasets: _d, out: _o, epochs: _e, head: _h, labelWords: _l, template: _tp, maxLength: _ml, maxTrain: _mt, maxEval: _me, subsampleSeed: _ss, teacher: _te, exportModel: _ex, workDir: _w, keepWork: _k, onLog: _ol, onStep: _os, onEval: _oe, ...trainOpts } = opts;
+    const { model: _m, task: _t, datasets: _d, out: _o, epochs: _e, head: _h, labelWords: _l, template: _tp, maxLength: _ml, maxTrain: _mt, maxEval: _me, subsampleSeed: _ss, teacher: _te, exportModel: _ex, workDir: _w, keepWork: _k, onLog: _ol, onStep: _os, onEval: _oe, evalSplit: _es, ...trainOpts } = opts;
     const config: TrainConfig = { ...trainOpts, steps, workDir, checkpointEvery: opts.checkpointEvery ?? 50 };
     trainResult = await trainMethod(model, { train, eval: evalSet, numClasses: task.labels.length, labelIds: labels.ids, metric: task.metric, padId, fingerprint: dataFp, ...(teacher ? { teacherLogits: teacher } : {}) }, config, {
       ...(opts.onStep ? { onStep: opts.onStep } : {}),
       ...(opts.onEval ? { onEval: opts.onEval } : {}),
       onCheckpoint: (s) => {
         log(`checkpoint at step ${s}`);
+      },
+      onWarning: (w) => {
+        log(`warning: ${w}`);
       },
     });
     const result = trainResult;
@@ -147,8 +183,9 @@ export async function trainSmp(opts: Omit<RunOptions, 'out'> & { out?: string })
       keepDefinition: 'fraction of the prunable weights (Q, K, V, attention output, FFN up, FFN down) that are kept',
       head: { variant, labelWords: labels.words, labelIds: labels.ids, labels: task.labels, template: variant === 'prompt' ? task.template : null, maxLength },
       hyperparameters: { ...trainOpts, steps, distillation: teacher ? { temperature: opts.kdTemperature ?? 2, alpha: opts.kdAlpha ?? 0.5 } : null },
+      regulariserCheck: result.regulariserCheck,
       data: {
-        train: path.join(taskDir, task.trainFile), eval: path.join(taskDir, task.evalFile),
+        train: path.join(taskDir, task.trainFile), eval: evalSplit === 'eval-file' ? path.join(taskDir, task.evalFile) : `${path.join(taskDir, task.trainFile)} (held-out dev split, seed "dev-holdout:0")`, evalSplit,
         trainExamples: train.length, evalExamples: evalSet.length,
         subsample: opts.maxTrain || opts.maxEval ? `at most ${opts.maxTrain ?? 'all'} training / ${opts.maxEval ?? 'all'} evaluation examples, chosen by a permutation seeded "subsample:${opts.subsampleSeed ?? 0}", file order kept` : null,
       },

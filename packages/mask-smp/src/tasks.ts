@@ -6,9 +6,12 @@
 // "terrible"/"great", then common substitutes), and the run's manifest records the words used.
 // Words the user gives explicitly get no substitutes: a word missing from the vocabulary is an error.
 //
-// Templates (the 'prompt' head variant, as in the authors' code, which follows LM-BFF): the input is
-// the template with {text} / {sentence1} / {sentence2} filled in and the label read at its [MASK].
-// The 'first' variant (the paper) reads the label at the first position ([CLS]) of the plain input.
+// The 'first' head variant (the default; the paper and the authors' GLUE code, kongds/SMP) reads the
+// label words at the first position ([CLS]) of the plain input. Templates (the 'prompt' variant, an
+// LM-BFF-style option): the input is the template with {text} / {sentence1} / {sentence2} filled in
+// and the label read at its [MASK].
+
+import { CLASSIFICATION_TASKS } from '@prunekit/tensor-core';
 
 export type Metric = 'accuracy' | 'mcc' | 'f1' | 'macro-f1';
 
@@ -30,34 +33,21 @@ export interface TaskSpec {
   metric: Metric;
 }
 
-export const TASKS: Readonly<Record<string, TaskSpec>> = {
-  glue_sst2: {
-    name: 'glue_sst2', input: 'single', labels: ['0', '1'],
-    labelWords: [['terrible', 'bad'], ['great', 'good']],
-    template: '{text} it was [MASK] .', trainFile: 'train.jsonl', evalFile: 'dev.jsonl', metric: 'accuracy',
-  },
-  glue_cola: {
-    name: 'glue_cola', input: 'single', labels: ['0', '1'],
-    labelWords: [['incorrect', 'wrong'], ['correct', 'right']],
-    template: '{text} this is [MASK] .', trainFile: 'train.jsonl', evalFile: 'dev.jsonl', metric: 'mcc',
-  },
-  glue_mrpc: {
-    name: 'glue_mrpc', input: 'pair', labels: ['0', '1'],
-    labelWords: [['no'], ['yes']],
-    template: '{sentence1} [MASK] , {sentence2}', trainFile: 'train.jsonl', evalFile: 'test.jsonl', metric: 'f1',
-  },
-  glue_rte: {
-    name: 'glue_rte', input: 'pair', labels: ['0', '1'],
-    // 1 = entailment, 0 = not_entailment in ../shared/datasets/glue_rte
-    labelWords: [['no'], ['yes']],
-    template: '{sentence1} ? [MASK] , {sentence2}', trainFile: 'train.jsonl', evalFile: 'dev.jsonl', metric: 'accuracy',
-  },
-  financial_phrasebank: {
-    name: 'financial_phrasebank', input: 'single', labels: ['negative', 'neutral', 'positive'],
-    labelWords: [['terrible', 'bad'], ['okay', 'fine'], ['great', 'good']],
-    template: '{text} it was [MASK] .', trainFile: 'train.jsonl', evalFile: 'test.jsonl', metric: 'accuracy',
-  },
+/** SMP's label words and templates per task; files, labels and metrics come from tensor-core's CLASSIFICATION_TASKS. */
+const HEADS: Readonly<Record<string, Pick<TaskSpec, 'labelWords' | 'template'>>> = {
+  // the authors' words (kongds/SMP run.sh LABEL_MAP) first, then substitutes for small vocabularies
+  glue_sst2: { labelWords: [['terrible', 'bad'], ['great', 'good']], template: '{text} it was [MASK] .' },
+  glue_cola: { labelWords: [['incorrect', 'wrong'], ['correct', 'right']], template: '{text} this is [MASK] .' },
+  glue_mrpc: { labelWords: [['no'], ['yes']], template: '{sentence1} [MASK] , {sentence2}' },
+  // label 0 = not_entailment → "no", 1 = entailment → "yes" (the authors map entailment to Yes)
+  glue_rte: { labelWords: [['no'], ['yes']], template: '{sentence1} ? [MASK] , {sentence2}' },
+  financial_phrasebank: { labelWords: [['terrible', 'bad'], ['okay', 'fine'], ['great', 'good']], template: '{text} it was [MASK] .' },
 };
+
+export const TASKS: Readonly<Record<string, TaskSpec>> = Object.fromEntries(Object.entries(HEADS).map(([name, head]) => {
+  const t = CLASSIFICATION_TASKS[name]!;
+  return [name, { name, input: t.input, labels: [...t.labels!], ...head, trainFile: t.trainFile, evalFile: t.evalFile, metric: t.metric }];
+}));
 
 /** The task named `name`, with optional overrides (label words, template). */
 export function resolveTask(name: string, overrides: { labelWords?: string[] | undefined; template?: string | undefined } = {}): TaskSpec {

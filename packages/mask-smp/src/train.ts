@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  BatchOrder, MaskSet, allocateKeep, topVMask, crossEntropyLoss, isNoDecayParam, kdLoss, linearWarmupSchedule, constantSchedule, maskedView,
+  BatchOrder, MaskSet, createRng, variableGrads, allocateKeep, topVMask, crossEntropyLoss, isNoDecayParam, kdLoss, linearWarmupSchedule, constantSchedule, maskedView,
   prunableParameters, train, type EncoderModel, type PrunablePolicy, type TrainerState, type VariableGroup, type WeightView,
 } from '@prunekit/tensor-core';
 import { disposeBatch, makeBatch, type EncodedExample, type TensorBatch } from './data.js';
@@ -20,6 +20,22 @@ import { classificationScores, mainScore, type Scores } from './metrics.js';
 import { keepSchedule, regulariserWeight } from './schedule.js';
 import { steMaskedWeight } from './ste.js';
 import type { Metric } from './tasks.js';
+
+export type LambdaScale = 'paper' | 'per-score';
+export const LAMBDA_SCALES: readonly LambdaScale[] = ['paper', 'per-score'];
+
+/** prunable scores of the authors' BERT-base: 12 layers × (4·768² + 2·768·3072) */
+export const BERT_BASE_SCORES = 12 * (4 * 768 * 768 + 2 * 768 * 3072);
+
+/** SMP-S temperature of the authors' run.sh: p = 4 when the final keep fraction is ≥ 0.7, else 1. */
+export function authorsTemperature(keep: number): number {
+  return keep >= 0.7 ? 4 : 1;
+}
+
+/** λ_R as applied to mean σ(S) over `numScores` scores (see TrainConfig.lambdaScale). */
+export function effectiveLambda(lambdaR: number, scale: LambdaScale, numScores: number): number {
+  return scale === 'paper' ? lambdaR : (lambdaR * numScores) / BERT_BASE_SCORES;
+}
 
 export type PruneMethod = 'smp-l' | 'smp-s' | 'movement' | 'magnitude-ft' | 'full-ft';
 export const PRUNE_METHODS: readonly PruneMethod[] = ['smp-l', 'smp-s', 'movement', 'magnitude-ft', 'full-ft'];
@@ -42,8 +58,18 @@ export interface TrainConfig {
   weightDecay?: number;
   /** λ_R (default 400; SMP methods only) */
   lambdaR?: number;
-  /** SMP-S temperature p in R(S) = mean σ(S/p) (default 1) */
-  temperature?: number;
+  /**
+   * How λ_R is applied (default 'paper'). 'paper': λ_R multiplies R(S) = mean σ(S) over all N
+   * scores, so each score feels a push λ_R·σ'(S)/N that grows as the model shrinks (3.2e-5 on a
+   * 3.15M-score model against 1.2e-6 in the authors' BERT-base). 'per-score': λ_R is scaled by
+   * N / N_BERT-base (N_BERT-base = 84,934,656, see BERT_BASE_SCORES), so the per-score push
+   * λ_R·σ'(S)/N_BERT-base is the authors' whatever the model size.
+   */
+  lambdaScale?: LambdaScale;
+  /** SMP-S temperature p in R(S) = mean σ(S/p) (default 'auto': the authors' rule, 4 at keep ≥ 0.7, else 1) */
+  temperature?: number | 'auto';
+  /** tie-breaking noise: scores start uniform in ±scoreInitNoise, seeded (default 1e-6; 0 for the authors' constant 0) */
+  scoreInitNoise?: number;
   /** learning-rate schedule: 'linear' decay to 0 (default, HF Trainer's) or 'constant' */
   lrSchedule?: 'linear' | 'constant';
   /** dropout while training (default true) */
@@ -108,12 +134,36 @@ export interface TrainResult {
   /** steps run in this call (less than config.steps after a resume) */
   stepsRun: number;
   seconds: number;
+  /** SMP-L / SMP-S only (null for the others) */
+  regulariserCheck: RegulariserCheck | null;
+}
+
+/**
+ * Whether the regulariser out-pushes the task on many scores: measured once, before training, on
+ * the first `batches` batches with all weights kept and no dropout (a few extra forward/backward
+ * passes). A score whose mean task-gradient magnitude is below the regulariser's per-score push
+ * λ·σ'(0)/N = λ/(4N) is driven down by the regulariser whatever the task wants, so its rank
+ * follows gradient size, not direction. When more scores than the fraction to prune are in that
+ * group, the masks are largely chosen by the regulariser: `warning` says so.
+ */
+export interface RegulariserCheck {
+  /** per-score push of the regulariser at the target: λ_eff·σ'(0)/N */
+  push: number;
+  /** λ_R as applied to mean σ(S) (after lambdaScale) */
+  lambdaEffective: number;
+  /** share of the scores whose mean |∂L_task/∂S| over the first batches is below `push` */
+  belowShare: number;
+  /** 1 − v_f */
+  pruneFraction: number;
+  batches: number;
+  warning: string | null;
 }
 
 export interface TrainHooks {
   onStep?: (log: StepLog, total: number) => void;
   onEval?: (log: EvalLog) => void;
   onCheckpoint?: (step: number, file: string) => void;
+  onWarning?: (message: string) => void;
 }
 
 interface Resolved {
@@ -126,7 +176,9 @@ interface Resolved {
   weightLr: number;
   weightDecay: number;
   lambdaR: number;
+  lambdaScale: LambdaScale;
   temperature: number;
+  scoreInitNoise: number;
   lrSchedule: 'linear' | 'constant';
   dropout: boolean;
   seed: number;
@@ -146,12 +198,16 @@ function resolveConfig(c: TrainConfig): Resolved {
   const r: Resolved = {
     method: c.method, keep, steps: c.steps, batchSize: c.batchSize ?? 32, finalHold,
     scoreLr: c.scoreLr ?? 2e-2, weightLr: c.weightLr ?? 3e-5, weightDecay: c.weightDecay ?? 0.01,
-    lambdaR: c.lambdaR ?? 400, temperature: c.temperature ?? 1, lrSchedule: c.lrSchedule ?? 'linear',
+    lambdaR: c.lambdaR ?? 400, lambdaScale: c.lambdaScale ?? 'paper',
+    temperature: c.temperature === undefined || c.temperature === 'auto' ? authorsTemperature(keep) : c.temperature,
+    scoreInitNoise: c.scoreInitNoise ?? 1e-6, lrSchedule: c.lrSchedule ?? 'linear',
     dropout: c.dropout ?? true, seed: c.seed ?? 0, kdTemperature: c.kdTemperature ?? 2, kdAlpha: c.kdAlpha ?? 0.5,
     evalEvery: c.evalEvery ?? 0, checkpointEvery: c.checkpointEvery ?? 0,
   };
   if (!(Number.isInteger(r.batchSize) && r.batchSize >= 1)) throw new Error(`batchSize must be a positive integer (got ${r.batchSize})`);
   if (!(r.temperature > 0)) throw new Error(`temperature p must be > 0 (got ${r.temperature})`);
+  if (!LAMBDA_SCALES.includes(r.lambdaScale)) throw new Error(`lambdaScale must be one of ${LAMBDA_SCALES.join(', ')} (got "${r.lambdaScale as string}")`);
+  if (!(r.scoreInitNoise >= 0)) throw new Error(`scoreInitNoise must be ≥ 0 (got ${r.scoreInitNoise})`);
   if (!(r.lambdaR >= 0)) throw new Error(`lambdaR must be ≥ 0 (got ${r.lambdaR})`);
   return r;
 }
@@ -227,12 +283,21 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     init.dispose();
     return v;
   };
-  if (usesScores(r.method)) for (const p of prunable) scores.set(p.name, variableFrom(tf.zeros(p.shape, 'float32')));
+  // Scores start at 0 (the authors' constant init) plus a tiny seeded uniform noise: after AdamW's
+  // first step every score is ±lr, and without the noise Top-v would break the ties by index, taking
+  // the last rows of every matrix first. The noise is far below lr, so it only orders equal scores.
+  const noiseRng = createRng(`scores:${r.seed}`);
+  if (usesScores(r.method)) {
+    for (const p of prunable) {
+      scores.set(p.name, variableFrom(r.scoreInitNoise > 0 ? tf.tensor(noiseRng.fork(p.name).uniformArray(p.numel, -r.scoreInitNoise, r.scoreInitNoise), p.shape, 'float32') : tf.zeros(p.shape, 'float32')));
+    }
+  }
   if (trainsWeights(r.method)) for (const [name, t] of model.params) if (t.dtype === 'float32') weights.set(name, variableFrom(t.clone()));
   const groups: VariableGroup[] = [];
   if (scores.size) groups.push({ name: 'scores', variables: scores, lr: r.scoreLr, weightDecay: 0, schedule: lrSched });
   if (weights.size) groups.push({ name: 'weights', variables: weights, lr: r.weightLr, weightDecay: r.weightDecay, noDecay: isNoDecayParam, schedule: lrSched });
   const totalScoreNumel = prunable.reduce((a, p) => a + p.numel, 0);
+  const lambdaR = effectiveLambda(r.lambdaR, r.lambdaScale, totalScoreNumel);
 
   const history: StepLog[] = [];
   const evals: EvalLog[] = [];
@@ -312,6 +377,12 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     },
   };
 
+  let regCheck: RegulariserCheck | null = null;
+  if (r.method === 'smp-l' || r.method === 'smp-s') {
+    regCheck = checkRegulariser(model, data, scores, lambdaR, r, padId);
+    if (regCheck.warning) hooks.onWarning?.(regCheck.warning);
+  }
+
   const withTeacher = data.teacherLogits;
   const kd = { temperature: r.kdTemperature, alpha: r.kdAlpha };
   const result = await train<{ batch: TensorBatch; teacher: tf.Tensor2D | null }>({
@@ -339,7 +410,7 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
       // λ_R · (s_t / s_f) · R(S), R(S) = mean σ(S) over every score
       name: 'reg',
       term: ({ step }) => {
-        const lambda = regulariserWeight(r.lambdaR, schedule(step), r.keep);
+        const lambda = regulariserWeight(lambdaR, schedule(step), r.keep);
         if (!(lambda > 0)) return null;
         const sums = [...scores.values()].map((s) => tf.sum(tf.sigmoid(s)));
         return tf.mul(tf.div(tf.addN(sums), tf.scalar(totalScoreNumel)), tf.scalar(lambda)) as tf.Scalar;
@@ -395,8 +466,45 @@ export async function trainMethod(model: EncoderModel, data: TrainData, config: 
     hooks.onEval?.(final);
     let trained: Map<string, tf.Tensor> | null = null;
     if (weights.size) trained = new Map([...weights].map(([nm, v]) => [nm, v.clone()]));
-    return { masks, final, history, evals, weights: trained, stepsRun: r.steps - result.resumedFrom, seconds: (performance.now() - t0) / 1000 };
+    return { masks, final, history, evals, weights: trained, stepsRun: r.steps - result.resumedFrom, seconds: (performance.now() - t0) / 1000, regulariserCheck: regCheck };
   } finally {
     disposeAll();
   }
+}
+
+/** See RegulariserCheck; `scores` are the initial scores (only read). */
+function checkRegulariser(model: EncoderModel, data: TrainData, scores: Map<string, tf.Variable>, lambdaEffective: number, r: Resolved, padId: number, batches = 4): RegulariserCheck {
+  const n = [...scores.values()].reduce((a, s) => a + s.size, 0);
+  const push = (lambdaEffective * 0.25) / n;
+  const sumAbs = new Map([...scores].map(([name, s]) => [name, new Float32Array(s.size)]));
+  const order = createRng(`regulariser-check:${r.seed}`).permutation(data.train.length);
+  const bs = Math.min(r.batchSize, data.train.length);
+  const used = Math.max(1, Math.min(batches, Math.floor(data.train.length / bs)));
+  for (let b = 0; b < used; b++) {
+    const batch = makeBatch(data.train, order.subarray(b * bs, (b + 1) * bs), padId);
+    try {
+      const ones = new Map([...scores].map(([name, s]) => [name, tf.onesLike(s)]));
+      const view: WeightView = (name) => {
+        const s = scores.get(name);
+        return s ? steMaskedWeight(model.params.get(name)!, s, ones.get(name)!) : model.params.get(name)!;
+      };
+      const { value, grads } = variableGrads(() => crossEntropyLoss(labelWordLogits(model, batch, data.labelIds, view), batch.labels), scores);
+      for (const [name, g] of Object.entries(grads)) {
+        const acc = sumAbs.get(name)!;
+        const gv = g.dataSync() as Float32Array;
+        for (let i = 0; i < acc.length; i++) acc[i]! += Math.abs(gv[i]!);
+      }
+      tf.dispose([value, ...Object.values(grads), ...ones.values()]);
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+  let below = 0;
+  for (const acc of sumAbs.values()) for (let i = 0; i < acc.length; i++) if (acc[i]! / used < push) below++;
+  const belowShare = below / n;
+  const pruneFraction = 1 - r.keep;
+  const warning = belowShare > pruneFraction
+    ? `regulariser stronger than the task on ${(100 * belowShare).toFixed(1)}% of the scores (mean |task gradient| over the first ${used} batches below the per-score push λ·σ'(0)/N = ${push.toExponential(2)}), more than the ${(100 * pruneFraction).toFixed(1)}% to prune: the masks will mostly follow gradient size, not the task (lower lambdaR, or lambdaScale 'per-score')`
+    : null;
+  return { push, lambdaEffective, belowShare, pruneFraction, batches: used, warning };
 }

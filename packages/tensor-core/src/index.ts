@@ -80,3 +80,5 @@ export { encodeInBatches, resolveMaxLength } from './model/batching.js';
 export type { PaddedBatch, BatchingOptions } from './model/batching.js';
 export { WorkQueue, startWorker, parseRedisUrl, jobIdOf, QueueError } from './queue/queue.js';
 export type { JobSpec, JobHandler, JobState, EnqueueOptions, QueueProgress, WaitResult, WorkerOptions, RedisTarget } from './queue/queue.js';
+export { CLASSIFICATION_TASKS } from './io/classification-tasks.js';
+export type { ClassificationTask, ClassificationMetric } from './io/classification-tasks.js';

@@ -7,15 +7,15 @@ import { loadBitMasks } from '@prunekit/mask-smp';
 import { fixtureModelFolder, mtimes, tempRoot, writeTinyDatasets } from '../test-support/tiny-classification.js';
 import { run } from '../run.js';
 import { SuiteRegistry } from './registry.js';
-import { makeSmpKind, SMP_PRESETS, type SmpPreset } from './smp.js';
+import { makeSmpKind, smpVerdicts, SMP_PRESETS, type SmpPreset } from './smp.js';
 
 const TINY: SmpPreset = {
   tasks: ['glue_sst2'], keeps: [0.5, 0.1], methods: ['smp-l', 'smp-s', 'movement', 'magnitude-ft'], seeds: [0, 1], distil: true,
-  steps: 4, batchSize: 8, maxLength: 24, maxTrain: 32, maxEval: 16, weightLr: 1e-4, head: 'prompt',
+  steps: 4, batchSize: 8, maxLength: 24, maxTrain: 32, maxEval: 16, weightLr: 1e-4, head: 'prompt', lambdaR: 400, lambdaScale: 'paper',
 };
 const PRUNING_LABELS = ['smp-l', 'smp-s', 'movement', 'magnitude-ft', 'smp-s+kd'];
-/** run folders in the order they run: per seed, dense fine-tuning, then every method per keep fraction */
-const RUNS = TINY.seeds.flatMap((s) => [`full-ft-keep1-seed${s}`, ...TINY.keeps.flatMap((k) => PRUNING_LABELS.map((m) => `${m}-keep${k}-seed${s}`))]);
+/** run folders in the order they run: dense fine-tuning of every seed, then per keep fraction and method every seed */
+const RUNS = [...TINY.seeds.map((s) => `full-ft-keep1-seed${s}`), ...TINY.keeps.flatMap((k) => PRUNING_LABELS.flatMap((m) => TINY.seeds.map((s) => `${m}-keep${k}-seed${s}`)))];
 
 interface SavedRuns {
   preset: string;
@@ -109,7 +109,9 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     expect(table).toMatch(/^References \(first model\): majority class (5\d|6\d)\.\d; the pretrained label-word head .* \d+\.\d\.$/m);
     expect(table).toContain('| method | 50% | 10% |');
     for (const m of PRUNING_LABELS) expect(table).toMatch(new RegExp(`^\\| ${m.replace('+', '\\+')} \\| \\d+\\.\\d ± \\d+\\.\\d \\| \\d+\\.\\d ± \\d+\\.\\d \\|$`, 'm'));
-    expect(table).toMatch(/^Setup: 4 steps of batch 8 \(inputs ≤ 24 tokens\), prompt head, .*training sets subsampled to 32 and evaluation sets to 16 examples/m);
+    expect(table).toMatch(/^Setup: 4 steps of batch 8 \(inputs ≤ 24 tokens\), template \[MASK\] label-word head, .*training sets subsampled to 32 and evaluation sets to 16 examples/m);
+    // nothing beats the majority class in 4 steps: no verdicts, the task is listed apart
+    expect(table).toMatch(/^Not learned in this budget .*: glue_sst2\.$/m);
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'smp', 'runs.json'), 'utf8')) as SavedRuns;
     expect(saved.preset).toBe('quick');
     expect(saved.rows.map((r) => `${r.method}-keep${r.keep}-seed${r.seed}`)).toEqual(RUNS);
@@ -176,5 +178,25 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     expect(err.stderr.split('\n')[0]).toBe('prunekit-bench: suite smp stopped: the label-word head needs a masked-LM checkpoint (BertForMaskedLM / RobertaForMaskedLM); this model\'s head is "base"');
     expect(err.stderr).toMatch(/1 task runs failed \(\(suite\)\/smp\); see report\.md/);
     expect(fs.existsSync(path.join(root, 'bench-base', 'report.md'))).toBe(true);
+  });
+});
+
+describe('smpVerdicts: the claims judged on means over seeds', () => {
+  const row = (task: string, method: string, keep: number, main: number) => ({ task, method, keep, main });
+  it('holds, fails and leaves untested per claim; a task nothing learns gets no verdicts', () => {
+    const rows = [
+      row('a', 'full-ft', 1, 0.8), row('a', 'full-ft', 1, 0.82),
+      row('a', 'smp-l', 0.8, 0.81), row('a', 'smp-l', 0.8, 0.83),
+      row('a', 'smp-s', 0.1, 0.7), row('a', 'smp-l', 0.1, 0.72), row('a', 'movement', 0.1, 0.6),
+      row('b', 'full-ft', 1, 0.51), row('b', 'smp-l', 0.8, 0.5),
+    ];
+    const { verdicts, unlearned } = smpVerdicts(rows, new Map([['a', 0.5], ['b', 0.5]]));
+    expect(unlearned).toEqual(['b']);
+    expect(verdicts.map((v) => [v.task, v.claim, v.held])).toEqual([
+      ['a', 'SMP-L at 80% keep ≥ dense fine-tuning', true],
+      ['a', 'SMP-S ≥ SMP-L ≥ movement at 10% keep', false],
+      ['a', 'SMP-S ≥ SMP-L ≥ movement at 3% keep', null],
+    ]);
+    expect(verdicts[0]!.detail).toBe('SMP-L 80% 82.0 ± 1.4 (n = 2) ≥ dense 81.0 ± 1.4 (n = 2)');
   });
 });
