@@ -5,9 +5,10 @@
 // dense encoder's (batch 1 and 32, interleaved, medians). Writes <out>/finegates/table.md and runs.json;
 // the closing note says which of the paper's claims held.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { initBackend, loadModel, modelFingerprint, writeFileAtomic, writeJsonAtomic } from '@prunekit/tensor-core';
-import { TASKS, loadTask, measureSpeed, runGates, type Method, type SpeedResult } from '@prunekit/gates-finegates';
+import { TASKS, loadTask, measureOnnxSpeed, measureSpeed, runGates, type Method, type SpeedResult } from '@prunekit/gates-finegates';
 import { mean, pctCell, sd, presetKind, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
@@ -72,6 +73,9 @@ interface Row {
   /** the same without gathered inputs */
   speedNg1: SpeedResult | null;
   speedNg32: SpeedResult | null;
+  /** the saved compacted model against the dense encoder in onnxruntime-node (2 intra-op threads) */
+  onnx1: SpeedResult | null;
+  onnx32: SpeedResult | null;
   compactMaxDiff: number | null;
   seconds: number;
   dataNote: string;
@@ -101,7 +105,7 @@ function rowFrom(out: string, task: string, method: Method, sparsity: number | n
   const speedFile = path.join(out, 'speed.json');
   if (method === 'finegates' && timed && !fs.existsSync(speedFile)) return null;
   const r = JSON.parse(fs.readFileSync(f, 'utf8')) as StoredReport;
-  const sp = method === 'finegates' && fs.existsSync(speedFile) ? (JSON.parse(fs.readFileSync(speedFile, 'utf8')) as { one: SpeedResult; many: SpeedResult; noGatherOne: SpeedResult; noGatherMany: SpeedResult }) : null;
+  const sp = method === 'finegates' && fs.existsSync(speedFile) ? (JSON.parse(fs.readFileSync(speedFile, 'utf8')) as { one: SpeedResult; many: SpeedResult; noGatherOne: SpeedResult; noGatherMany: SpeedResult; onnxOne?: SpeedResult | null; onnxMany?: SpeedResult | null }) : null;
   const metric = TASKS[task]!.metric;
   return {
     task, method, label: labelOf(method, sparsity), sparsity, seed,
@@ -112,7 +116,7 @@ function rowFrom(out: string, task: string, method: Method, sparsity: number | n
     gatesClosed: r.gateStats?.gates ? r.gateStats.gates.closed / r.gateStats.gates.total : null,
     gatesHalfOpen: r.gateStats?.gates ? r.gateStats.gates.halfOpen / r.gateStats.gates.total : null,
     initialThetaAuc: r.initialThetaAuc ?? null,
-    speed1: sp?.one ?? null, speed32: sp?.many ?? null, speedNg1: sp?.noGatherOne ?? null, speedNg32: sp?.noGatherMany ?? null, compactMaxDiff: r.compactMaxDiff, seconds: r.seconds, dataNote: r.data.note,
+    speed1: sp?.one ?? null, speed32: sp?.many ?? null, speedNg1: sp?.noGatherOne ?? null, speedNg32: sp?.noGatherMany ?? null, onnx1: sp?.onnxOne ?? null, onnx32: sp?.onnxMany ?? null, compactMaxDiff: r.compactMaxDiff, seconds: r.seconds, dataNote: r.data.note,
   };
 }
 
@@ -162,10 +166,21 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
               const { dense, compacted, compactedNoGather, test, padId } = res.models;
               const b1 = { batchSize: 1, batches: p.speedBatches.one, repeats: p.speedBatches.repeats };
               const b32 = { batchSize: 32, batches: p.speedBatches.many, repeats: p.speedBatches.repeats };
-              writeJsonAtomic(path.join(out, 'speed.json'), {
+              const tfjs = {
                 one: measureSpeed(dense, compacted, test, padId, b1), many: measureSpeed(dense, compacted, test, padId, b32),
                 noGatherOne: measureSpeed(dense, compactedNoGather, test, padId, b1), noGatherMany: measureSpeed(dense, compactedNoGather, test, padId, b32),
-                note: 'encoder forward on test inputs, dense and compacted alternating, fastest repeat per batch, mean over batches (ms)',
+              };
+              // onnxruntime-node: the exported dense and compacted encoders, 2 intra-op threads (the machine's cores)
+              let onnx: { onnxOne: SpeedResult | null; onnxMany: SpeedResult | null; onnxError?: string } = { onnxOne: null, onnxMany: null };
+              try {
+                onnx = { onnxOne: await measureOnnxSpeed(dense, compacted, test, padId, { ...b1, threads: 2 }), onnxMany: await measureOnnxSpeed(dense, compacted, test, padId, { ...b32, threads: 2 }) };
+              } catch (e) {
+                onnx.onnxError = (e as Error).message;
+                ctx.io.err(`  onnxruntime timing failed: ${onnx.onnxError}\n`);
+              }
+              writeJsonAtomic(path.join(out, 'speed.json'), {
+                ...tfjs, ...onnx, loadAverage: os.loadavg(),
+                note: 'encoder forward on test inputs, dense and compacted alternating, fastest repeat per batch, mean over batches (ms); tfjs-node and onnxruntime-node (graph optimisation all, 2 intra-op threads); loadAverage: the machine\'s 1/5/15-minute load after timing',
               });
             }
           } finally {
@@ -227,8 +242,8 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
 function modelTable(modelName: string, rows: Row[], p: FineGatesPreset): string {
   const labels = [...p.baselines.map((m) => labelOf(m, null)), ...p.sparsities.map((s) => labelOf('finegates', s))];
   const lines = [`## ${modelName}`, '', `Score ×100 (accuracy; CoLA: Matthews correlation), mean${p.seeds.length > 1 ? ' ± sd' : ''} over ${p.seeds.length} seed${p.seeds.length > 1 ? 's' : ''}.`, ''];
-  lines.push(`| method | ${p.tasks.join(' | ')} | mean | trainable params | attn+FFN params removed | whole model removed | CPU speedup b=1 | b=32 | b=1, no gather | b=32, no gather |`);
-  lines.push(`|---|${p.tasks.map(() => '---:|').join('')}---:|---:|---:|---:|---:|---:|---:|---:|`);
+  lines.push(`| method | ${p.tasks.join(' | ')} | mean | trainable params | attn+FFN params removed | whole model removed | CPU speedup b=1 | b=32 | b=1, no gather | b=32, no gather | ONNX Runtime b=1 | ORT b=32 |`);
+  lines.push(`|---|${p.tasks.map(() => '---:|').join('')}---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`);
   for (const label of labels) {
     const rs = rows.filter((r) => r.label === label);
     if (!rs.length) continue;
@@ -237,7 +252,7 @@ function modelTable(modelName: string, rows: Row[], p: FineGatesPreset): string 
     const fg = rs[0]!.removedLinear !== null;
     const tr = [...new Set(rs.map((r) => r.trainable))];
     const trainable = tr.length === 1 ? String(tr[0]) : `${Math.min(...tr)}–${Math.max(...tr)}`;
-    lines.push(`| ${label} | ${perTask.join(' | ')} | ${(100 * mean(taskMeans)).toFixed(1)} | ${trainable} | ${fg ? pctCell(rs.map((r) => r.removedLinear!)) + '%' : '0'} | ${fg ? pctCell(rs.map((r) => r.removedTotal!)) + '%' : '0'} | ${[(r: Row) => r.speed1, (r: Row) => r.speed32, (r: Row) => r.speedNg1, (r: Row) => r.speedNg32].map((f) => (fg ? `${mean(rs.filter((r) => f(r)).map((r) => f(r)!.speedup)).toFixed(2)}×` : '1')).join(' | ')} |`);
+    lines.push(`| ${label} | ${perTask.join(' | ')} | ${(100 * mean(taskMeans)).toFixed(1)} | ${trainable} | ${fg ? pctCell(rs.map((r) => r.removedLinear!)) + '%' : '0'} | ${fg ? pctCell(rs.map((r) => r.removedTotal!)) + '%' : '0'} | ${[(r: Row) => r.speed1, (r: Row) => r.speed32, (r: Row) => r.speedNg1, (r: Row) => r.speedNg32, (r: Row) => r.onnx1, (r: Row) => r.onnx32].map((f) => (!fg ? '1' : rs.some((r) => f(r)) ? `${mean(rs.filter((r) => f(r)).map((r) => f(r)!.speedup)).toFixed(2)}×` : '–')).join(' | ')} |`);
   }
   const fgRows = rows.filter((r) => r.method === 'finegates');
   const timedRows = fgRows.filter((r) => r.speed1);
@@ -270,10 +285,10 @@ function claimsNote(rows: Row[], p: FineGatesPreset): string {
     const gaps = seeds.map((seed) => mean(fg.filter((r) => r.seed === seed).map((r) => mean(full.filter((f) => f.task === r.task && f.seed === seed).map((f) => f.main)) - r.main)));
     const whole = fg.map((r) => r.removedTotal!);
     const timed = fg.filter((r) => r.speed1 && r.speed32);
-    const best = timed.map((r) => Math.max(r.speed1!.speedup, r.speed32!.speedup, r.speedNg1?.speedup ?? 0, r.speedNg32?.speedup ?? 0));
+    const best = timed.map((r) => Math.max(r.speed1!.speedup, r.speed32!.speedup, r.speedNg1?.speedup ?? 0, r.speedNg32?.speedup ?? 0, r.onnx1?.speedup ?? 0, r.onnx32?.speedup ?? 0));
     const ok = gaps.length > 0 && mean(whole) >= 0.2 && mean(whole) <= 0.4 && mean(gaps) <= few && best.length > 0 && mean(best) > 1;
     if (ok) held = true;
-    lines.push(`- target ${s}: ${ms(whole)}% of the whole model removed (${ms(fg.map((r) => r.removedLinear!))}% of attention+FFN); score ${ms(gaps)} points below full fine-tuning (FineGates − full-ft per seed, mean ± sd over ${gaps.length} seed${gaps.length === 1 ? '' : 's'}; negative = above); tfjs-node CPU speedup of the compacted model b=1 ${ms(timed.map((r) => r.speed1!.speedup), 1, 2)}×, b=32 ${ms(timed.map((r) => r.speed32!.speedup), 1, 2)}×; gates closed ${ms(fg.map((r) => r.gatesClosed ?? 0), 100, 1)}%, half-open ${ms(fg.map((r) => r.gatesHalfOpen ?? 0), 100, 1)}%; AUC of the initial θ vs closed ${ms(fg.filter((r) => r.initialThetaAuc !== null && !Number.isNaN(r.initialThetaAuc)).map((r) => r.initialThetaAuc!), 1, 3)}.`);
+    lines.push(`- target ${s}: ${ms(whole)}% of the whole model removed (${ms(fg.map((r) => r.removedLinear!))}% of attention+FFN); score ${ms(gaps)} points below full fine-tuning (FineGates − full-ft per seed, mean ± sd over ${gaps.length} seed${gaps.length === 1 ? '' : 's'}; negative = above); tfjs-node CPU speedup of the compacted model b=1 ${ms(timed.map((r) => r.speed1!.speedup), 1, 2)}×, b=32 ${ms(timed.map((r) => r.speed32!.speedup), 1, 2)}×; onnxruntime-node b=1 ${ms(fg.filter((r) => r.onnx1).map((r) => r.onnx1!.speedup), 1, 2)}×, b=32 ${ms(fg.filter((r) => r.onnx32).map((r) => r.onnx32!.speedup), 1, 2)}×; gates closed ${ms(fg.map((r) => r.gatesClosed ?? 0), 100, 1)}%, half-open ${ms(fg.map((r) => r.gatesHalfOpen ?? 0), 100, 1)}%; AUC of the initial θ vs closed ${ms(fg.filter((r) => r.initialThetaAuc !== null && !Number.isNaN(r.initialThetaAuc)).map((r) => r.initialThetaAuc!), 1, 3)}.`);
   }
   lines.push('',
     `- Claim "FineGates removes 20-40% of the whole model within a few points (here ≤ 3) of full fine-tuning with a measured CPU speedup": ${held ? 'HELD' : 'NOT HELD'} (at some target of this run: mean whole-model removal in [20%, 40%], mean gap ≤ 3 points, mean best speedup > 1×; at this budget, on the tasks above).`,
