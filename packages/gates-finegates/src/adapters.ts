@@ -108,6 +108,8 @@ export class FineGatesAdapter implements Adapter {
     for (const name of this.gates.names) {
       const b = biasOf(name);
       const t = model.params.get(b);
+      // decoders (Llama, Qwen3, Mistral) have bias-free linears: the gates scale the weight alone
+      if (!t && model.config.family === 'decoder') continue;
       if (!t) throw new Error(`model has no bias "${b}" for gated linear "${name}"`);
       const v = cloneVariable(t, b);
       this.biases.set(b, v);

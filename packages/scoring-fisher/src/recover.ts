@@ -4,13 +4,12 @@
 //   L = w_c · InfoNCE(domain batch) + w_d · mean_texts d(student(x), teacher(x))
 //   d = 1 − cos (distill 'cosine') or mean squared difference per dimension (distill 'mse').
 // Compaction keeps the hidden size, so student and teacher embeddings have the same width.
-// Shape for the shared trainer (tensor-core train/trainer.ts, being built): everything model-specific is
-// `lossOf(batch, view, step)` below; the loop around it (variables, AdamW with linear warm-up/decay,
-// seeded batches, write-back) is the same as retrain.ts and moves onto the trainer unchanged.
+// The loop (variables, AdamW with linear warm-up/decay, seeded full batches, dropout seeds per step) is
+// tensor-core's shared trainer, as in retrain.ts; only the batch (the teacher's targets are computed
+// outside the gradient tape when the batch is loaded) and the loss are recovery's own.
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, linearWarmupSchedule, pool, type EncoderInputs, type SentenceEncoder, type WeightView } from '@prunekit/tensor-core';
-import { disposeTripletInputs, tokenizeTriplets, tripletInfoNCE } from './loss.js';
-import { tripletBatches } from './gradstats.js';
+import { BatchOrder, createRng, linearWarmupSchedule, pool, train, type EncoderInputs, type SentenceEncoder, type WeightView } from '@prunekit/tensor-core';
+import { disposeTripletInputs, tokenizeTriplets, tripletInfoNCE, type TripletInputs } from './loss.js';
 import type { Triplet } from './triplets.js';
 
 export type DistillLoss = 'cosine' | 'mse';
@@ -40,6 +39,21 @@ export interface RecoverOptions {
 function embed(encoder: SentenceEncoder, x: EncoderInputs, view?: WeightView, dropoutSeed?: number): tf.Tensor2D {
   const opts = { ...(view ? { view } : {}), ...(dropoutSeed === undefined ? {} : { training: true, dropoutSeed }) };
   return pool(encoder.model.forward(x, opts).lastHiddenState, x.attentionMask, encoder.pooling.mode);
+}
+
+/** One step's data: domain triplets, the texts distilled and the teacher's embeddings of them. */
+interface RecoveryBatch {
+  inputs: TripletInputs;
+  /** domain query and positive (they belong to `inputs`), then the general batch's query and positive */
+  distillInputs: EncoderInputs[];
+  targets: tf.Tensor2D[];
+}
+
+function disposeRecoveryBatch(b: RecoveryBatch): void {
+  tf.dispose(b.targets);
+  // the general batch's tensors (the domain ones go with disposeTripletInputs)
+  for (const x of b.distillInputs.slice(2)) tf.dispose(Object.values(x));
+  disposeTripletInputs(b.inputs);
 }
 
 /** Distillation distance, averaged over rows: 1 − cos, or the mean squared difference per dimension. */
@@ -73,58 +87,51 @@ export async function recoverStructured(student: SentenceEncoder, domain: readon
   const vars = new Map<string, tf.Variable>();
   for (const [name, t] of model.params) vars.set(name, tf.variable(t, true));
   const view: WeightView = (name) => vars.get(name) ?? model.denseView(name);
-  const opt = new AdamW(vars, { lr: options.lr ?? 2e-5, weightDecay: options.weightDecay ?? 0.01, schedule: linearWarmupSchedule(options.warmupSteps ?? Math.round(steps * 0.1), steps) });
-  const batchesOf = (data: readonly Triplet[], label: string, epoch: number): Triplet[][] => tripletBatches(data, batchSize, `${seed}:${label}:${epoch}`);
+  // full batches of a seeded permutation per epoch; the domain and general streams are independent
+  const orderOf = (data: readonly Triplet[], label: string): BatchOrder => new BatchOrder({ size: data.length, batchSize, epochRng: (e) => createRng(`${seed}:${label}:${e}`).fork('gradstats-batches') });
+  const generalOrder = distill && options.general && options.general.length > 0 ? orderOf(options.general, 'g') : null;
   const losses: number[] = [];
   try {
-    const cursor = { domain: { epoch: 0, i: 0, batches: batchesOf(domain, 'd', 0) }, general: options.general && options.general.length > 0 ? { epoch: 0, i: 0, batches: batchesOf(options.general, 'g', 0) } : null };
-    const next = (c: { epoch: number; i: number; batches: Triplet[][] }, data: readonly Triplet[], label: string): Triplet[] => {
-      if (c.i >= c.batches.length) {
-        c.epoch += 1;
-        c.i = 0;
-        c.batches = batchesOf(data, label, c.epoch);
-      }
-      return c.batches[c.i++]!;
-    };
-    for (let step = 0; step < steps; step++) {
-      const batch = next(cursor.domain, domain, 'd');
-      const inputs = await tokenizeTriplets(student.tokenizer, batch, student.maxLength);
-      const distillInputs: EncoderInputs[] = [];
-      const targets: tf.Tensor2D[] = [];
-      try {
-        if (distill) {
-          distillInputs.push(inputs.query, inputs.positive);
-          if (cursor.general) {
-            const g = await tokenizeTriplets(student.tokenizer, next(cursor.general, options.general!, 'g'), student.maxLength);
-            if (g.negative) tf.dispose(Object.values(g.negative));
-            distillInputs.push(g.query, g.positive);
+    await train<RecoveryBatch>({
+      groups: [{ name: 'weights', variables: vars, lr: options.lr ?? 2e-5, weightDecay: options.weightDecay ?? 0.01, schedule: linearWarmupSchedule(options.warmupSteps ?? Math.round(steps * 0.1), steps) }],
+      steps,
+      order: orderOf(domain, 'd'),
+      loadBatch: async (rows, { step }) => {
+        const inputs = await tokenizeTriplets(student.tokenizer, Array.from(rows, (i) => domain[i]!), student.maxLength);
+        const batch: RecoveryBatch = { inputs, distillInputs: [], targets: [] };
+        try {
+          if (distill) {
+            batch.distillInputs.push(inputs.query, inputs.positive);
+            if (generalOrder) {
+              const g = await tokenizeTriplets(student.tokenizer, Array.from(generalOrder.indices(step), (i) => options.general![i]!), student.maxLength);
+              if (g.negative) tf.dispose(Object.values(g.negative));
+              batch.distillInputs.push(g.query, g.positive);
+            }
+            for (const x of batch.distillInputs) batch.targets.push(tf.tidy(() => embed(options.teacher!, x)));
           }
-          for (const x of distillInputs) targets.push(tf.tidy(() => embed(options.teacher!, x)));
+          return batch;
+        } catch (e) {
+          disposeRecoveryBatch(batch);
+          throw e;
         }
+      },
+      disposeBatch: disposeRecoveryBatch,
+      // dropout seeds differ per step so each step sees fresh masks, reproducibly
+      loss: (b, { step }) => {
         const dropoutSeed = (options.dropout ?? true) ? seed * 100_003 + step : undefined;
-        const { value, grads } = tf.variableGrads(() => tf.tidy(() => {
-          let loss: tf.Scalar = tf.scalar(0);
-          if (wc > 0) loss = tf.add(loss, tf.mul(wc, tripletInfoNCE(model, student.pooling.mode, inputs, view, 20, dropoutSeed)));
-          if (wd > 0) {
-            const parts = distillInputs.map((x, i) => distillDistance(embed(student, x, view, dropoutSeed === undefined ? undefined : dropoutSeed * 7 + i), targets[i]!, distill!));
-            loss = tf.add(loss, tf.mul(wd, tf.div(tf.addN(parts), parts.length)));
-          }
-          return loss;
-        }), [...vars.values()]);
-        const named: tf.NamedTensorMap = {};
-        for (const [name, v] of vars) if (grads[v.name]) named[name] = grads[v.name]!;
-        opt.step(named);
-        const loss = value.dataSync()[0]!;
-        losses.push(loss);
-        tf.dispose([value, ...Object.values(grads)]);
-        options.onStep?.(step + 1, steps, loss);
-      } finally {
-        tf.dispose(targets);
-        // the general batch's tensors (domain ones go with disposeTripletInputs)
-        for (const x of distillInputs.slice(2)) tf.dispose(Object.values(x));
-        disposeTripletInputs(inputs);
-      }
-    }
+        let loss: tf.Scalar = tf.scalar(0);
+        if (wc > 0) loss = tf.add(loss, tf.mul(wc, tripletInfoNCE(model, student.pooling.mode, b.inputs, view, 20, dropoutSeed)));
+        if (wd > 0) {
+          const parts = b.distillInputs.map((x, i) => distillDistance(embed(student, x, view, dropoutSeed === undefined ? undefined : dropoutSeed * 7 + i), b.targets[i]!, distill!));
+          loss = tf.add(loss, tf.mul(wd, tf.div(tf.addN(parts), parts.length)));
+        }
+        return loss;
+      },
+      onStep: (l) => {
+        losses.push(l.loss);
+        options.onStep?.(l.step, steps, l.loss);
+      },
+    });
     for (const [name, v] of vars) {
       const old = model.params.get(name)!;
       model.params.set(name, tf.keep(v.clone()));
@@ -132,7 +139,6 @@ export async function recoverStructured(student: SentenceEncoder, domain: readon
     }
     return losses;
   } finally {
-    opt.dispose();
     for (const v of vars.values()) v.dispose();
   }
 }

@@ -1,11 +1,13 @@
 // Structured pruning end to end: gradient statistics (cached like runPrune's), group scores for the chosen
 // method, allocation to a fraction of encoder parameters, compaction, optional recovery (retraining the
-// compacted model, distillation from the dense one), and a compacted model folder written atomically
-// with prunekit/structured.json (what was removed, parameter counts, settings).
+// compacted model, distillation from the dense one), and the one prunekit artifact layout written
+// atomically by tensor-core's writeArtifact: a compacted-model folder with prunekit/manifest.json
+// (method, options, fingerprints, achieved sparsity, parameters, lineage) and the report
+// prunekit/structured.json (what was removed, settings), so `prunekit inspect` and `export` take it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { SentenceEncoder, compact, layerLinearParameters, planFromLists, saveCompacted, type EncoderModel } from '@prunekit/tensor-core';
+import { SentenceEncoder, compact, layerLinearParameters, layerNames, modelFingerprint, planFromLists, writeArtifact, type EncoderModel, type Manifest } from '@prunekit/tensor-core';
 import { statsFor, type PruneRunOptions } from './prune.js';
 import { methodNeeds, scoreGroupsWith } from './score.js';
 import type { BalancedDaiOptions } from './scorers.js';
@@ -33,6 +35,10 @@ export interface StructuredRunOptions extends Omit<PruneRunOptions, 'allocation'
   distill?: DistillLoss;
   /** InfoNCE weight during recovery (default 1 without distillation, 0 with it) */
   contrastiveWeight?: number;
+  /** the method name recorded in the manifest (default opts.method) */
+  methodName?: string;
+  /** the method's validated options as recorded in the manifest (default: the settings of this run) */
+  methodOptions?: Record<string, unknown>;
 }
 
 export interface StructuredRunResult {
@@ -43,6 +49,8 @@ export interface StructuredRunResult {
   encoderParameters: { before: number; after: number };
   diagnostics?: DaiDiagnostics;
   recoveryLosses?: number[];
+  /** the manifest written to <out>/prunekit/manifest.json */
+  manifest: Manifest;
   seconds: Record<string, number>;
 }
 
@@ -50,6 +58,22 @@ function countParameters(model: EncoderModel): number {
   let n = 0;
   for (const t of model.params.values()) n += t.size;
   return n;
+}
+
+/** Per encoder-layer linear (weight and bias): its size in the dense model and what compaction kept. */
+function linearSparsity(dense: EncoderModel, small: EncoderModel): { name: string; numel: number; kept: number; sparsity: number }[] {
+  const rows = [];
+  for (let l = 0; l < dense.config.numLayers; l++) {
+    for (const k of Object.values(layerNames(dense.prefix, l, dense.config.family).linear)) {
+      for (const name of [k.weight, k.bias]) {
+        const numel = dense.params.get(name)?.size ?? 0;
+        if (numel === 0) continue;
+        const kept = small.params.get(name)?.size ?? 0;
+        rows.push({ name, numel, kept, sparsity: (numel - kept) / numel });
+      }
+    }
+  }
+  return rows;
 }
 
 /** Runs structured pruning end to end and writes the compacted model folder. */
@@ -124,22 +148,38 @@ export async function runStructuredPrune(opts: StructuredRunOptions): Promise<St
       baseModel: path.resolve(opts.model),
       packageVersions: { '@prunekit/scoring-fisher': version },
     };
+    const parametersBefore = countParameters(encoder.model);
+    const parametersAfter = countParameters(student.model);
+    const hp = manifest.hyperparameters;
+    const methodOptions = opts.methodOptions ?? {
+      sparsity: opts.sparsity, structure: opts.structure.join(','), allocation: manifest.allocation, minPerLayer: manifest.minPerLayer,
+      batchSize: hp.batchSize, ...(opts.maxBatches ? { maxBatches: opts.maxBatches } : {}), seed: hp.seed, ...(opts.dai ?? {}),
+      retrainSteps: steps, retrainLr: hp.retrainLr, ...(opts.distill ? { distill: opts.distill } : {}),
+    };
+    const removedHeads = allocation.removed.filter((g) => g.kind === 'head').length;
+    const removedNeurons = allocation.removed.filter((g) => g.kind === 'ffn_neuron').length;
+    const recovery = steps > 0 ? `, then ${steps} recovery steps${opts.distill ? ` distilling (${opts.distill}) from the dense model` : ' of InfoNCE on the domain triplets'}` : '';
     opts.onProgress?.('saving', 0, 1);
-    await timed('saving', () => saveCompacted(student!.model, opts.out, {
-      companionsFrom: opts.model,
-      metadata: { pruned_by: `prunekit ${opts.method} structured`, sparsity: String(opts.sparsity) },
-      extra: (dir) => {
-        fs.mkdirSync(path.join(dir, 'prunekit'), { recursive: true });
-        fs.writeFileSync(path.join(dir, 'prunekit', 'structured.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-        if (diagnostics) fs.writeFileSync(path.join(dir, 'prunekit', 'diagnostics.json'), `${JSON.stringify(diagnostics, null, 2)}\n`);
+    const written = await timed('saving', () => writeArtifact({
+      kind: 'compacted-model',
+      model: student!.model,
+      source: { fingerprint: modelFingerprint(encoder.model), parameters: parametersBefore },
+      data: Object.fromEntries(Object.entries(manifest.dataFingerprints).map(([role, fingerprint]) => [role, { fingerprint, ...(opts.dataSources?.[role] ? { path: opts.dataSources[role] } : {}) }])),
+      sparsity: { definition: manifest.sparsityDefinition, total: allocation.achievedSparsity, perMatrix: linearSparsity(encoder.model, student!.model) },
+      metrics: {
+        encoderParameters: { before: allocation.totalParams, after: layerLinearParameters(student!.model), target: allocation.targetParams },
+        removedHeads, removedNeurons, ...(recoveryLosses ? { recoveryLosses } : {}), seconds,
       },
-    }));
+      reports: { structured: manifest, ...(diagnostics ? { diagnostics } : {}) },
+      summary: `Structured ${opts.method}: removed ${removedHeads} attention heads and ${removedNeurons} FFN neurons, ${(100 * allocation.achievedSparsity).toFixed(2)}% of the encoder-layer linear parameters (target ${(100 * opts.sparsity).toFixed(2)}%)${recovery}; this folder holds the compacted (physically smaller) model, ${parametersBefore.toLocaleString('en-US')} -> ${parametersAfter.toLocaleString('en-US')} parameters.`,
+      dispose: () => undefined,
+    }, { out: opts.out, method: opts.methodName ?? opts.method, options: methodOptions, sourceModel: opts.model, ...(opts.dataSources ? { dataPaths: opts.dataSources } : {}) }));
     opts.onProgress?.('saving', 1, 1);
     return {
       out: opts.out, allocation,
-      parameters: { before: countParameters(encoder.model), after: countParameters(student.model) },
+      parameters: { before: parametersBefore, after: parametersAfter },
       encoderParameters: { before: layerLinearParameters(encoder.model), after: layerLinearParameters(student.model) },
-      ...(diagnostics ? { diagnostics } : {}), ...(recoveryLosses ? { recoveryLosses } : {}), seconds,
+      ...(diagnostics ? { diagnostics } : {}), ...(recoveryLosses ? { recoveryLosses } : {}), manifest: written, seconds,
     };
   } finally {
     student?.model.dispose();

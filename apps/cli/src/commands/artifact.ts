@@ -2,11 +2,12 @@
 //   inspect DIR [--json]           what it is, sparsity per matrix, what exact compaction removes, size, lineage
 //   compact DIR --out DIR          exact structural removal wherever masks or zero weights allow it
 //   embed --model DIR --input F --out F   sentence embeddings (.npy or .jsonl) with the folder's pooling/normalisation
+//                                  (an ONNX export folder runs on onnxruntime-node)
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import {
-  ArtifactError, EXPORT_FORMS, SentenceEncoder, compactArtifact, formatInspection, initBackend, inspectArtifact, loadJsonl, writeNpyF32, writeFileAtomic,
+  ArtifactError, EXPORT_FORMS, compactArtifact, formatInspection, initBackend, inspectArtifact, loadJsonl, openEncoder, writeNpyF32, writeFileAtomic,
   type ExportForm,
 } from '@prunekit/tensor-core';
 import type { CliContext } from '../util/context.js';
@@ -68,7 +69,7 @@ export function registerArtifact(program: Command, ctx: CliContext): void {
   program
     .command('embed')
     .description('sentence embeddings of texts with a model folder\'s pooling and normalisation, as .npy (float32 [n, d]) or .jsonl')
-    .requiredOption('--model <dir>', 'model folder (any prunekit artifact or HF / sentence-transformers folder)')
+    .requiredOption('--model <dir>', 'model folder (any prunekit artifact or HF / sentence-transformers folder; an ONNX export folder runs on onnxruntime-node)')
     .requiredOption('--input <file>', 'texts: .txt (one per line) or .jsonl ({"text": ...} per line)')
     .requiredOption('--out <file>', 'output: .npy or .jsonl ({"text", "embedding"} per line), written atomically')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
@@ -76,15 +77,15 @@ export function registerArtifact(program: Command, ctx: CliContext): void {
       checkModelDir(o.model);
       if (!o.out.endsWith('.npy') && !o.out.endsWith('.jsonl')) throw new CliError(`--out ${o.out}: expected a .npy or .jsonl file name`);
       const texts = await readTexts(o.input);
-      await initBackend({ warn: (l) => { ctx.io.err(`${l}\n`); } });
-      const enc = await SentenceEncoder.load(o.model);
+      // a model folder runs on tfjs, an ONNX export folder (onnx/model.onnx, no safetensors) on onnxruntime-node
+      const enc = await openEncoder(checkModelDir(o.model), { batchSize: o.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
       try {
-        const rows = await enc.encode(texts, { batchSize: o.batchSize });
+        const rows = await enc.encode(texts);
         if (o.out.endsWith('.npy')) writeNpyF32(o.out, rows);
         else writeFileAtomic(o.out, rows.map((r, i) => JSON.stringify({ text: texts[i], embedding: Array.from(r) })).join('\n') + (rows.length ? '\n' : ''));
-        ctx.io.err(`prunekit: ${rows.length} embeddings of dimension ${rows[0]?.length ?? 0} written to ${o.out}\n`);
+        ctx.io.err(`prunekit: ${rows.length} embeddings of dimension ${rows[0]?.length ?? 0} written to ${o.out} (${enc.runtime})\n`);
       } finally {
-        enc.dispose();
+        await enc.dispose();
       }
     });
 }

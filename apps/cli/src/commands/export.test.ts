@@ -1,5 +1,6 @@
 // `prunekit export --format onnx` on the bundled demo model, then `prunekit eval` on the exported
-// folder (onnxruntime-node) and on the source (tfjs): the same tasks give the same scores.
+// folder (onnxruntime-node) and on the source (tfjs): the same tasks give the same scores, and
+// `prunekit embed` gives the same embeddings.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,27 @@ describe('prunekit export --format onnx', () => {
     onnx.results.forEach((r, i) => {
       expect(Math.abs(r.scores.test![0]!.main_score - tfjs.results[i]!.scores.test![0]!.main_score), r.task_name).toBeLessThanOrEqual(1e-4);
     });
+
+    // embed: the ONNX folder on onnxruntime-node against the source folder on tfjs, texts of different lengths
+    const texts = path.join(tmp, 'texts.txt');
+    fs.writeFileSync(texts, 'net sales rose 4% in 2020\nthe cat sleeps\nthe board declared a quarterly dividend of $0.20 per share, payable in March\n');
+    const embed = async (model: string, file: string): Promise<{ stderr: string; rows: number[][] }> => {
+      const embedIo = memoryIo();
+      expect(await run(['embed', '--model', model, '--input', texts, '--out', file, '--batch-size', '2'], { io: embedIo }), embedIo.stderr).toBe(0);
+      const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { embedding: number[] }).embedding);
+      return { stderr: embedIo.stderr, rows };
+    };
+    const viaOrt = await embed(out, path.join(tmp, 'onnx.jsonl'));
+    const viaTfjs = await embed(demoModel, path.join(tmp, 'tfjs.jsonl'));
+    expect(viaOrt.stderr).toContain('(onnxruntime)');
+    expect(viaTfjs.stderr).toContain('(tfjs)');
+    expect(viaOrt.rows.map((r) => r.length)).toEqual(viaTfjs.rows.map((r) => r.length));
+    expect(viaOrt.rows).toHaveLength(3);
+    let maxDiff = 0;
+    viaOrt.rows.forEach((r, i) => { r.forEach((v, j) => { maxDiff = Math.max(maxDiff, Math.abs(v - viaTfjs.rows[i]![j]!)); }); });
+    expect(maxDiff).toBeLessThanOrEqual(1e-4);
+    // not trivially equal: the texts' embeddings differ from each other
+    expect(Math.max(...viaOrt.rows[0]!.map((v, j) => Math.abs(v - viaOrt.rows[1]![j]!)))).toBeGreaterThan(1e-3);
     fs.rmSync(tmp, { recursive: true, force: true });
   }, 120_000);
 

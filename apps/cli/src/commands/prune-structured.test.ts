@@ -1,10 +1,11 @@
-// `prunekit prune --structure heads,neurons`: writes a compacted model folder that loads with fewer
-// parameters, with what was removed in prunekit/structured.json; bad structured flags are clear errors.
+// `prunekit prune --structure heads,neurons`: writes a compacted-model artifact (prunekit/manifest.json,
+// readable by inspect) that loads with fewer parameters, with what was removed in the report
+// prunekit/structured.json; bad structured flags are clear errors.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { layerLinearParameters, loadModel } from '@prunekit/tensor-core';
+import { layerLinearParameters, loadModel, modelFingerprint, readManifest } from '@prunekit/tensor-core';
 import { run } from '../run.js';
 import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
@@ -50,6 +51,26 @@ describe('prunekit prune --structure', () => {
     expect(manifest.encoderParameters.removed).toBe(n - layerLinearParameters(small));
     const removed = Object.values(manifest.removedNeurons as Record<string, number[]>).reduce((a, l) => a + l.length, 0);
     expect(small.config.layers.reduce((a, s) => a + s.intermediateSize, 0)).toBe(dense.config.layers.reduce((a, s) => a + s.intermediateSize, 0) - removed);
+    // the one artifact layout: manifest with method, options, fingerprints, achieved sparsity, parameters
+    const m = readManifest(out);
+    expect(m.kind).toBe('compacted-model');
+    expect(m.method).toBe('gaprune');
+    expect(m.options).toMatchObject({ structure: 'heads,neurons', sparsity: 0.5, batchSize: 2 });
+    expect(m.source).toEqual({ model: path.resolve(BUNDLED_MODEL), fingerprint: modelFingerprint(dense), parameters: dense.numParameters() });
+    expect(m.parameters).toEqual({ stored: small.numParameters(), effective: small.numParameters(), source: dense.numParameters() });
+    expect(m.sparsity!.total).toBeCloseTo((n - layerLinearParameters(small)) / n, 12);
+    expect(m.sparsity!.numel).toBe(n);
+    expect(m.sparsity!.numel - m.sparsity!.kept).toBe(n - layerLinearParameters(small));
+    expect(Object.keys(m.data).sort()).toEqual(['domain', 'general']);
+    expect(m.data.domain!.path).toBe(path.resolve(domain));
+    expect(m.files.reports).toContain(path.join('prunekit', 'structured.json'));
+    expect(m.lineage).toEqual([]);
+    const inspected = await cli(['inspect', out, '--json']);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    const ins = JSON.parse(inspected.stdout);
+    expect(ins.kind).toBe('compacted-model');
+    // nothing left for exact compaction to remove: the heads and neurons are gone already
+    expect(ins.structure.parametersAfter).toBe(ins.structure.parametersBefore);
     dense.dispose();
     small.dispose();
   });

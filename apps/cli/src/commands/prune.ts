@@ -131,7 +131,7 @@ export function registerPrune(program: Command, ctx: CliContext): void {
     existingDir('--model', o.model);
     const claim = claimOutput({ out: o.out, kind: 'model', inputs: [o.model, o.domain, o.general, o.domainStats, o.generalStats, o.teacher].filter((x): x is string => x !== undefined), force: o.force });
     if (typeof options.structure === 'string') {
-      await pruneStructuredCommand(ctx, def.name as ScoringMethod, options as unknown as StructuredFlags, o);
+      await pruneStructuredCommand(ctx, def.name as ScoringMethod, options as unknown as StructuredFlags, o, options);
       return;
     }
     if (options.distill !== undefined) throw new CliError('--distill applies to structured pruning (--structure heads,neurons)');
@@ -261,7 +261,7 @@ interface StructuredFlags {
  * `prune --structure heads,neurons`: scores summed over coupling groups, whole heads and neurons
  * removed, the compacted (physically smaller) model written by runStructuredPrune.
  */
-async function pruneStructuredCommand(ctx: CliContext, method: ScoringMethod, s: StructuredFlags, o: PipelineFlags): Promise<void> {
+async function pruneStructuredCommand(ctx: CliContext, method: ScoringMethod, s: StructuredFlags, o: PipelineFlags, methodOptions: Record<string, unknown>): Promise<void> {
   let structure;
   try {
     structure = parseStructure(s.structure);
@@ -282,14 +282,15 @@ async function pruneStructuredCommand(ctx: CliContext, method: ScoringMethod, s:
       batchSize: s.batchSize, ...(s.maxBatches ? { maxBatches: s.maxBatches } : {}), ...(s.microBatch ? { microBatch: s.microBatch } : {}), seed: s.seed,
       dai: { ...(s.beta === undefined ? {} : { beta: s.beta }), ...(s.gamma === undefined ? {} : { gamma: s.gamma }), ...(s.alignment ? { alignment: s.alignment } : {}), ...(s.rescale ? { rescale: s.rescale } : {}), ...(s.fisherNormalisation ? { fisherNormalisation: s.fisherNormalisation } : {}) },
       retrainSteps: s.retrainSteps, retrainLr: s.retrainLr, ...(s.distill ? { distill: s.distill } : {}), ...(o.workDir ? { workDir: o.workDir } : {}),
+      methodName: method, methodOptions,
       onProgress: (stage, done, total, detail) => { progress.update(stage, done, total, detail); },
     });
     progress.stop();
     const al = r.allocation;
     if (o.json) {
-      printJson(ctx.io, { out: path.resolve(r.out), method, structure, targetSparsity: s.sparsity, achievedSparsity: al.achievedSparsity, encoderParameters: r.encoderParameters, parameters: r.parameters, removedHeads: al.removed.filter((g) => g.kind === 'head').length, removedNeurons: al.removed.filter((g) => g.kind === 'ffn_neuron').length, recoveryLosses: r.recoveryLosses ?? null, seconds: r.seconds });
+      printJson(ctx.io, { out: path.resolve(r.out), method, structure, targetSparsity: s.sparsity, achievedSparsity: al.achievedSparsity, encoderParameters: r.encoderParameters, parameters: r.parameters, removedHeads: al.removed.filter((g) => g.kind === 'head').length, removedNeurons: al.removed.filter((g) => g.kind === 'ffn_neuron').length, kind: r.manifest.kind, recoveryLosses: r.recoveryLosses ?? null, seconds: r.seconds });
     } else {
-      ctx.io.out(`removed ${al.removedParams} of ${al.totalParams} encoder parameters (${(al.achievedSparsity * 100).toFixed(2)}%; target ${al.targetParams}) as ${al.removed.filter((g) => g.kind === 'head').length} heads and ${al.removed.filter((g) => g.kind === 'ffn_neuron').length} FFN neurons with ${method}; model ${r.parameters.before} -> ${r.parameters.after} parameters; compacted model written to ${r.out}\n`);
+      ctx.io.out(`removed ${al.removedParams} of ${al.totalParams} encoder parameters (${(al.achievedSparsity * 100).toFixed(2)}%; target ${al.targetParams}) as ${al.removed.filter((g) => g.kind === 'head').length} heads and ${al.removed.filter((g) => g.kind === 'ffn_neuron').length} FFN neurons with ${method}; model ${r.parameters.before} -> ${r.parameters.after} parameters; compacted model written to ${r.out} (\`prunekit inspect ${r.out}\` describes it; \`prunekit export ${r.out} --format onnx --out DIR\` makes it portable)\n`);
     }
   } finally {
     progress.stop();

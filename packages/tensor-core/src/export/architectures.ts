@@ -10,6 +10,7 @@ import type { EncoderModel } from '../model/model.js';
 import { embeddingNames, layerNames, type MatrixKind } from '../model/names.js';
 import type { PoolingConfig } from '../model/pooling.js';
 import type { GraphBuilder, GraphIo } from './graph.js';
+import { decoderArchitecture } from './decoder.js';
 
 /** Names of the graph values an architecture produces. */
 export interface BuiltGraph {
@@ -47,6 +48,14 @@ export const ONNX_ARCHITECTURES: Partial<Record<ModelType, OnnxArchitecture>> = 
   roberta: encoderArchitecture('padding-offset'),
   'xlm-roberta': encoderArchitecture('padding-offset'),
 };
+// decoders (export/decoder.ts): inputs input_ids and attention_mask
+for (const t of ['qwen3', 'llama', 'mistral'] as const) {
+  ONNX_ARCHITECTURES[t] = decoderArchitecture((g, h, hiddenSize, maskFloat, pooling) => {
+    const i64 = (...v: number[]): string => g.constant('int64', v);
+    const f32 = (v: number): string => g.constant('float32', [v], []);
+    return poolGraph(g, h, hiddenSize, maskFloat, pooling, i64, f32);
+  });
+}
 
 /** Row-major transpose of a [rows, cols] matrix (HF Linear [out, in] -> MatMul's [in, out]). */
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
@@ -218,8 +227,11 @@ function poolGraph(g: GraphBuilder, h: string, hiddenSize: number, maskFloat: st
       break;
     }
     case 'lasttoken': {
-      // index of each row's last real token (right padding), broadcast over the hidden axis
-      const last = g.op('Sub', [g.op('ReduceSum', [g.op('Cast', ['attention_mask'], { to: 7 }), i64(1)], { keepdims: 1 }), g.constant('int64', [1], [])]);
+      // index of each row's last real token (right or left padding: the largest position whose
+      // mask is 1), broadcast over the hidden axis
+      const seq = g.op('Squeeze', [g.op('Gather', [g.op('Shape', ['attention_mask']), i64(1)])]);
+      const positions = g.op('Unsqueeze', [g.op('Range', [g.constant('int64', [0], []), seq, g.constant('int64', [1], [])]), i64(0)]);
+      const last = g.op('ReduceMax', [g.op('Mul', [positions, g.op('Cast', ['attention_mask'], { to: 7 })])], { axes: [1], keepdims: 1 }, 'last_token');
       const rowsAndWidth = g.op('Concat', [g.op('Slice', [g.op('Shape', [h]), i64(0), i64(1)]), i64(1, hiddenSize)], { axis: 0 });
       const index = g.op('Expand', [g.op('Unsqueeze', [last, i64(2)]), rowsAndWidth]);
       pooled = g.op('Squeeze', [g.op('GatherElements', [h, index], { axis: 1 }), i64(1)], {}, 'lasttoken');
@@ -236,6 +248,7 @@ function poolGraph(g: GraphBuilder, h: string, hiddenSize: number, maskFloat: st
 export function layerSizes(cfg: EncoderConfig): Record<string, unknown>[] {
   return cfg.layers.map((s) => ({
     num_heads: s.numHeads,
+    ...(s.numKvHeads !== undefined ? { num_key_value_heads: s.numKvHeads } : {}),
     head_dim: s.headDim,
     intermediate_size: s.intermediateSize,
     ...(s.qkDims ? { qk_dims: s.qkDims } : {}),

@@ -39,7 +39,8 @@ export async function encodeInBatches(tokenizer: Tokenizer, texts: string[], opt
     const enc = await tokenizer.encodeBatch(texts.slice(start, start + chunk), { maxLength: options.maxLength, truncation: true, padding: 'longest' });
     for (let i = 0; i < enc.batchSize; i++) {
       const len = enc.lengths[i]!;
-      const off = i * enc.seqLength;
+      // a left-padding tokenizer puts the row's tokens at the end
+      const off = i * enc.seqLength + (enc.attentionMask[i * enc.seqLength] === 0 ? enc.seqLength - len : 0);
       rows[start + i] = { ids: enc.inputIds.slice(off, off + len), types: enc.tokenTypeIds.slice(off, off + len) };
     }
   }
@@ -78,5 +79,7 @@ export function resolveMaxLength(dir: string, tokenizer: Tokenizer, config: Enco
     const st = JSON.parse(fs.readFileSync(stConfig, 'utf8')) as { max_seq_length?: number };
     if (typeof st.max_seq_length === 'number') maxLength = Math.min(st.max_seq_length, tokenizer.modelMaxLength);
   }
-  return Math.min(maxLength, config.maxPositionEmbeddings - (config.modelType === 'bert' ? 0 : config.padTokenId + 1));
+  // RoBERTa/XLM-R positions start after padding_idx; BERT's and the decoders' at 0 (as SentenceEncoder)
+  const positionOffset = config.modelType === 'roberta' || config.modelType === 'xlm-roberta' ? config.padTokenId + 1 : 0;
+  return Math.min(maxLength, config.maxPositionEmbeddings - positionOffset);
 }

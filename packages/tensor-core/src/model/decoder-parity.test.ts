@@ -1,6 +1,7 @@
 // Parity with PyTorch transformers 5.18 on tiny random-weight decoders (tools/fixtures/make_decoder_fixtures.py):
 // Qwen3 (base with sentence-transformers config, classifier, untied causal LM), Llama classifier
-// (llama3 RoPE scaling, bf16 weights in 6 shards), Mistral (sliding window 4, fp16 weights).
+// (llama3 RoPE scaling, bf16 weights in 6 shards), Llama embedder (sentence-transformers config, BOS+EOS,
+// right padding), Mistral (sliding window 4, fp16 weights).
 // Outputs to 1e-4 absolute with right and with left padding (rows of different lengths), gradients of
 // a fixed loss on the left-padded batch to 1e-4 relative, sentence-transformers embeddings to 1e-4.
 import fs from 'node:fs';
@@ -25,8 +26,8 @@ function maskRows(x: tf.Tensor, mask: tf.Tensor2D): Float32Array {
 }
 
 describe('decoder forward parity with PyTorch', () => {
-  it('covers Qwen3 (base, cls, lm), Llama (cls) and Mistral (base)', () => {
-    expect(folders).toEqual(['llama-cls', 'mistral-base', 'qwen3-cls', 'qwen3-embed', 'qwen3-lm']);
+  it('covers Qwen3 (base, cls, lm), Llama (cls, base) and Mistral (base)', () => {
+    expect(folders).toEqual(['llama-cls', 'llama-embed', 'mistral-base', 'qwen3-cls', 'qwen3-embed', 'qwen3-lm']);
   });
 
   for (const name of folders) {
@@ -68,8 +69,11 @@ describe('decoder forward parity with PyTorch', () => {
     });
   }
 
-  it('qwen3-embed: sentence-transformers embeddings, with and without the query prompt (left padding, <|endoftext|> appended)', async () => {
-    const dir = path.join(root, 'qwen3-embed');
+  it.each([
+    ['qwen3-embed', 'left padding, <|endoftext|> appended'],
+    ['llama-embed', 'right padding, <|begin_of_text|> prepended and <|end_of_text|> appended'],
+  ])('%s: sentence-transformers embeddings, with and without the query prompt (%s)', async (name) => {
+    const dir = path.join(root, name);
     const ref = readReference(path.join(dir, 'reference.safetensors'));
     const sentences = JSON.parse(ref.metadata.st_sentences!) as string[];
     const enc = await SentenceEncoder.load(dir);

@@ -101,7 +101,14 @@ export function decoderForward(host: DecoderHost, view: WeightView, inputs: Enco
   const emb = decoderNames(host.prefix);
   let h = tf.gather(view(emb.word), inputs.inputIds) as tf.Tensor3D;
   const hiddenStates: tf.Tensor3D[] = options.outputHiddenStates ? [h] : [];
-  if (options.training && cfg.attentionDropoutProb > 0) throw new Error(`${cfg.architecture}: attention dropout is not implemented for decoders (config attention_dropout ${cfg.attentionDropoutProb}); set it to 0`);
+  // transformers' decoders have one dropout: on the attention probabilities (config attention_dropout),
+  // in training only, inverted (kept entries scaled by 1/(1-p)); seeded like the encoder's for reruns
+  let dropoutCalls = 0;
+  const attentionDropout = (probs: tf.Tensor): tf.Tensor => {
+    if (!options.training || cfg.attentionDropoutProb <= 0) return probs;
+    dropoutCalls += 1;
+    return tf.dropout(probs, cfg.attentionDropoutProb, undefined, options.dropoutSeed === undefined ? undefined : options.dropoutSeed * 1000 + dropoutCalls);
+  };
 
   const tables = ropeTables(dec.rope, dec.headDim, seq);
   const masks = new Map<number | null, tf.Tensor4D>();
@@ -138,7 +145,7 @@ export function decoderForward(host: DecoderHost, view: WeightView, inputs: Enco
     const mask = masks.get(dec.slidingWindows[l] ?? null)!;
     let scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(d));
     scores = tf.add(scores, group === 1 ? mask : tf.tile(mask, [1, 1, group, 1]));
-    const probs = tf.softmax(scores, -1);
+    const probs = attentionDropout(tf.softmax(scores, -1));
     const ctx = tf.reshape(tf.transpose(tf.reshape(tf.matMul(probs, v), [batch, heads, seq, d]), [0, 2, 1, 3]), [batch, seq, heads * d]);
     const h1 = tf.add(h, lin('attn_output', ctx));
     const x2 = rmsNorm(h1, view(names.outLayerNorm.weight), dec.rmsNormEps);

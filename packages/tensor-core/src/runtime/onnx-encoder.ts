@@ -55,7 +55,9 @@ export async function openOnnxSession(file: string, options: OnnxSessionOptions 
 export async function runOnnx(session: OrtSession, rows: number, seq: number, inputIds: Int32Array, attentionMask: Int32Array, tokenTypeIds: Int32Array): Promise<OnnxForwardOutput> {
   const ort = await import('onnxruntime-node');
   const int64 = (a: Int32Array): OrtTensor => new ort.Tensor('int64', BigInt64Array.from(a, (v) => BigInt(v)), [rows, seq]);
-  const feeds: Record<string, OrtTensor> = { input_ids: int64(inputIds), attention_mask: int64(attentionMask), token_type_ids: int64(tokenTypeIds) };
+  const feeds: Record<string, OrtTensor> = { input_ids: int64(inputIds), attention_mask: int64(attentionMask) };
+  // decoder graphs have no token types
+  if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = int64(tokenTypeIds);
   const result = await session.run(feeds);
   const last = result.last_hidden_state;
   const sentence = result.sentence_embedding;
@@ -82,7 +84,7 @@ export class OnnxSentenceEncoder {
     const config = readConfig(dir);
     const tokenizer = await Tokenizer.fromPretrained(dir);
     const session = await openOnnxSession(file, options);
-    for (const name of ['input_ids', 'attention_mask', 'token_type_ids']) {
+    for (const name of ['input_ids', 'attention_mask', ...(config.family === 'decoder' ? [] : ['token_type_ids'])]) {
       if (!session.inputNames.includes(name)) throw new Error(`${file}: graph input "${name}" is missing (inputs: ${session.inputNames.join(', ')})`);
     }
     if (!session.outputNames.includes('sentence_embedding')) throw new Error(`${file}: graph output "sentence_embedding" is missing (outputs: ${session.outputNames.join(', ')}); export with prunekit export --format onnx`);
