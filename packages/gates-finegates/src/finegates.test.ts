@@ -10,7 +10,7 @@ import { disposeBatch, makeBatch } from './data.js';
 import { GateSet } from './gates.js';
 import { ClassificationHead } from './head.js';
 import { syntheticSet, tinyModel } from './test-support/tiny.js';
-import { measureSpeed } from './speed.js';
+import { measureOnnxSpeed, measureSpeed } from './speed.js';
 import { predict, trainClassifier } from './train.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'finegates-'));
@@ -175,7 +175,7 @@ describe('training', () => {
 
 describe('compaction', () => {
   for (const arch of ['bert', 'roberta'] as const) {
-    it(`the compacted ${arch} model's outputs equal the gated model's (≤ 1e-4), and it is smaller`, () => {
+    it(`the compacted ${arch} model's outputs equal the gated model's (≤ 1e-4), and it is smaller`, async () => {
       const { full, model } = tinyModel(arch);
       const ad = new FineGatesAdapter(model, { targetSparsity: 0.4, seed: 2 });
       // train a little (biases move away from the checkpoint's), then close a mix of rows and columns
@@ -238,6 +238,14 @@ describe('compaction', () => {
       const sp = measureSpeed(model, small, set, arch === 'bert' ? 0 : 1, { batchSize: 2, batches: 2, repeats: 2 });
       expect(sp.denseMs).toBeGreaterThan(0);
       expect(tf.memory().numTensors).toBe(n);
+      // the same in onnxruntime-node: both exported, timed, the temporary export folder removed
+      const tmpBefore = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('finegates-onnx-speed-')).length;
+      const osp = await measureOnnxSpeed(model, small, set, arch === 'bert' ? 0 : 1, { batchSize: 2, batches: 2, repeats: 2, threads: 1 });
+      expect(osp.denseMs).toBeGreaterThan(0);
+      expect(osp.compactMs).toBeGreaterThan(0);
+      expect(osp.speedup).toBeCloseTo(osp.denseMs / osp.compactMs, 10);
+      expect(osp.threads).toBe(1);
+      expect(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('finegates-onnx-speed-')).length).toBe(tmpBefore);
       small.dispose();
       ad.dispose();
       head.dispose();

@@ -57,6 +57,12 @@ export interface GateStats {
   expectedSparsity: number;
   closedRows: number;
   closedCols: number;
+  /**
+   * Row and column gates by their evaluation value z = clamp(μ + 0.5, 0, 1), μ = tanh θ: closed z = 0
+   * (μ ≤ −0.5, removed by compaction), open z = 1 (μ ≥ 0.5, passes its row/column unchanged), half-open
+   * 0 < z < 1 (kept, scaling its row/column by z: it meets the regulariser's P without removing anything).
+   */
+  gates: { total: number; closed: number; halfOpen: number; open: number };
 }
 
 const ROW = '.gate_rows';
@@ -185,6 +191,7 @@ export class GateSet {
     let expectedKept = 0;
     let closedRows = 0;
     let closedCols = 0;
+    const gates = { total: 0, closed: 0, halfOpen: 0, open: 0 };
     for (const s of this.specs) {
       const { pr, pc, zr, zc } = tf.tidy(() => ({
         pr: tf.mean(openProbability(this.rowTheta.get(s.name)!, this.regSigma)).dataSync()[0]!,
@@ -199,8 +206,16 @@ export class GateSet {
       expectedKept += s.rows * s.cols * pr * pc;
       closedRows += s.rows - openR;
       closedCols += s.cols - openC;
+      for (const z of [zr, zc]) {
+        for (let i = 0; i < z.length; i++) {
+          gates.total++;
+          if (z[i]! <= 0) gates.closed++;
+          else if (z[i]! >= 1) gates.open++;
+          else gates.halfOpen++;
+        }
+      }
     }
-    return { numel, closedWeights: closed, sparsity: numel ? closed / numel : 0, expectedSparsity: numel ? 1 - expectedKept / numel : 0, closedRows, closedCols };
+    return { numel, closedWeights: closed, sparsity: numel ? closed / numel : 0, expectedSparsity: numel ? 1 - expectedKept / numel : 0, closedRows, closedCols, gates };
   }
 
   /** θ values on the host, by weight name. */
@@ -292,4 +307,53 @@ function countOpen(z: ArrayLike<number>): number {
   let n = 0;
   for (let i = 0; i < z.length; i++) if (z[i]! > 0) n++;
   return n;
+}
+
+/**
+ * Area under the ROC curve of `score` as a predictor of `positive` (Mann–Whitney U / (n⁺·n⁻), ties
+ * counting one half); NaN when either class is empty. FineGates uses it to ask whether the gates that
+ * closed are simply those whose random initial θ was lowest (score −θ₀): near 1 means the task did not
+ * choose them.
+ */
+export function rocAuc(score: ArrayLike<number>, positive: ArrayLike<boolean>): number {
+  const n = score.length;
+  if (positive.length !== n) throw new Error(`rocAuc: ${n} scores but ${positive.length} labels`);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => score[a]! - score[b]!);
+  let nPos = 0;
+  let rankSumPos = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && score[order[j + 1]!] === score[order[i]!]) j++;
+    const midRank = (i + j) / 2 + 1;
+    for (let k = i; k <= j; k++) {
+      if (positive[order[k]!]) {
+        nPos++;
+        rankSumPos += midRank;
+      }
+    }
+    i = j + 1;
+  }
+  const nNeg = n - nPos;
+  if (nPos === 0 || nNeg === 0) return Number.NaN;
+  return (rankSumPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+}
+
+/** AUC of the initial θ (lower = more likely closed) as a predictor of which row/column gates are closed now. */
+export function initialThetaClosedAuc(initial: ReadonlyMap<string, { rows: Float32Array; cols: Float32Array }>, gates: GateSet): number {
+  const score: number[] = [];
+  const closed: boolean[] = [];
+  const now = gates.theta();
+  for (const s of gates.specs) {
+    const a = initial.get(s.name);
+    const b = now.get(s.name)!;
+    if (!a) throw new Error(`gates: no initial θ for "${s.name}"`);
+    for (const [t0, t1] of [[a.rows, b.rows], [a.cols, b.cols]] as const) {
+      for (let i = 0; i < t0.length; i++) {
+        score.push(-t0[i]!);
+        // closed at evaluation: clamp(tanh θ + 0.5, 0, 1) = 0
+        closed.push(Math.tanh(t1[i]!) + 0.5 <= 0);
+      }
+    }
+  }
+  return rocAuc(score, closed);
 }

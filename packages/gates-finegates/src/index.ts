@@ -1,4 +1,4 @@
-export { GateSet } from './gates.js';
+export { GateSet, rocAuc, initialThetaClosedAuc } from './gates.js';
 export type { GateSpec, GateSetOptions, GateValues, GateManifest, GateStats } from './gates.js';
 export { GATE_DEFAULTS, gateMu, trainingGate, evalGate, openProbability, sparsityRegulariser, kurtosisWeights } from './regulariser.js';
 export type { RegulariserTerm } from './regulariser.js';
@@ -12,8 +12,8 @@ export { trainClassifier, predict, classificationMetrics, batchIndices } from '.
 export type { TrainOptions, TrainResult, StepInfo, Metrics } from './train.js';
 export { foldGates, compactGated, uniformHeads, formatRemoval } from './compact.js';
 export type { CompactResult, CompactGatedOptions, RemovalReport, LayerRemoval } from './compact.js';
-export { measureSpeed } from './speed.js';
-export type { SpeedResult } from './speed.js';
+export { measureSpeed, measureOnnxSpeed } from './speed.js';
+export type { SpeedResult, OnnxSpeedResult } from './speed.js';
 export { runGates, encoderOf, DEFAULT_LR } from './run.js';
 export type { RunGatesOptions, RunGatesResult } from './run.js';
 export { gatesMethods } from './methods.js';

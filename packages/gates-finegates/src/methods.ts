@@ -25,6 +25,8 @@ const schemas = {
     sparsity: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(0.4).describe('target fraction of gated rows/columns closed (removed)'),
     lr: positive('learning rate of the encoder-side parameters (default 1e-3)'),
     gateLr: positive("learning rate of the gate parameters (default: --lr, the paper's 1e-3)"),
+    sparsityStartStep: z.number().int('must be a whole number').min(0, 'must be ≥ 0').default(0).describe("head warm-up: steps before the regulariser starts and the gates move (the authors' sparsity_start_epoch, in steps)"),
+    freezeGatesInWarmup: z.boolean().default(true).describe('hold the gates still during the warm-up (false: only switch the regulariser off, as the authors\' code does)'),
     lambda: z.number().min(0, 'must be ≥ 0').default(50).describe('weight λ of the target-sparsity regulariser'),
     kurtosis: z.boolean().default(false).describe("kurtosis-weighted regulariser (the authors' --kurt)"),
     targets: targetsOption('attention+mlp', 'gated linears: attention+mlp, attention, mlp, or a list of query,key,value,attn_output,ffn_up,ffn_down'),
@@ -51,6 +53,8 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
     model: ctx.model, task: ctx.data.task, dataRoot: ctx.data.dataRoot, method, workDir: ctx.workDir,
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}), steps: o.steps!, batchSize: o.batchSize!, headLr: o.headLr!,
     ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}),
+    ...(o.sparsityStartStep !== undefined ? { sparsityStartStep: o.sparsityStartStep } : {}),
+    ...(o.freezeGatesInWarmup !== undefined ? { freezeGatesInWarmup: o.freezeGatesInWarmup } : {}),
     ...(o.lambda !== undefined ? { lambda: o.lambda } : {}), kurtosis: o.kurtosis ?? false, ...(o.targets ? { targets: o.targets } : {}),
     ...(o.loraRank ? { loraRank: o.loraRank } : {}), maxLength: o.maxLength!, maxTrain: o.maxTrain!, maxTest: o.maxTest!, seed: o.seed!, checkpointEvery: o.checkpointEvery!,
     onProgress: ctx.onProgress,
@@ -110,9 +114,10 @@ export const gatesMethods: readonly MethodDefinition[] = (Object.keys(schemas) a
       if (name !== 'finegates') return [];
       // θ starts near 1 and a gate is closed only below atanh(−0.5) ≈ −0.55; Adam moves θ by ≤ ~lr per step
       const gateLr = o.gateLr ?? o.lr ?? DEFAULT_LR.finegates;
-      const steps = o.steps ?? 300;
+      // the gates move only after the warm-up (when it holds them still)
+      const steps = (o.steps ?? 300) - (o.freezeGatesInWarmup === false ? 0 : (o.sparsityStartStep ?? 0));
       return gateLr * steps < 1.6
-        ? [`gate parameters can move at most ~${(gateLr * steps).toPrecision(2)} in ${steps} steps at gate lr ${gateLr}, but must move ~1.55 to close a gate: expect few or no closed rows/columns (raise --steps or --gate-lr, e.g. --gate-lr ${(5 / steps).toPrecision(2)})`]
+        ? [`gate parameters can move at most ~${(gateLr * steps).toPrecision(2)} in ${steps} gate steps at gate lr ${gateLr}, but must move ~1.55 to close a gate: expect few or no closed rows/columns (raise --steps or --gate-lr, e.g. --gate-lr ${(5 / Math.max(1, steps)).toPrecision(2)})`]
         : [];
     },
     run: (ctx) => runGatesMethod(name, ctx as MethodContext<AnyOptions>),

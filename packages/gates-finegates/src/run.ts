@@ -15,6 +15,7 @@ import {
 } from '@prunekit/tensor-core';
 import { createAdapter, FineGatesAdapter, LoraAdapter, METHODS, OverrideAdapter, type Adapter, type Method } from './adapters.js';
 import { compactGated, formatRemoval, type RemovalReport } from './compact.js';
+import { initialThetaClosedAuc, type GateStats } from './gates.js';
 import { disposeBatch, loadTask, makeBatch, tokenize, TASKS, type LoadedTask, type TaskSpec } from './data.js';
 import { ClassificationHead } from './head.js';
 import { classificationMetrics, predict, trainClassifier, type Metrics, type StepInfo } from './train.js';
@@ -35,8 +36,12 @@ export interface RunGatesOptions {
   lr?: number;
   /** head lr (default 1e-3) */
   headLr?: number;
-  /** FineGates gate lr (default: lr) */
+  /** FineGates gate lr (default: lr, i.e. the paper's 1e-3) */
   gateLr?: number;
+  /** FineGates head warm-up: steps before the regulariser starts (and the gates move); default 0 */
+  sparsityStartStep?: number;
+  /** hold the gates still during the warm-up (default true; false = the authors' λ = 0 only) */
+  freezeGatesInWarmup?: boolean;
   lambda?: number;
   kurtosis?: boolean;
   /** gated linears: attention+mlp (default), attention, mlp, or a list of kinds */
@@ -68,6 +73,8 @@ export interface RunGatesResult {
   compactMaxDiff?: number;
   /** FineGates only: gate statistics at the end */
   gateStats?: ReturnType<FineGatesAdapter['gates']['stats']>;
+  /** FineGates only: AUC of the initial θ as a predictor of the closed gates (near 1: closed by their random start) */
+  initialThetaAuc?: number;
   losses: number[];
   resumedFrom: number;
   seconds: number;
@@ -105,6 +112,7 @@ export interface GatesTrained {
   removal?: RemovalReport;
   compactMaxDiff?: number;
   gateStats?: RunGatesResult['gateStats'];
+  initialThetaAuc?: number;
   compacted?: EncoderModel;
   compactedNoGather?: EncoderModel;
   test: Awaited<ReturnType<typeof tokenize>>;
@@ -156,11 +164,14 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
       ...(o.loraRank ? { loraRank: o.loraRank } : {}),
     });
     head = ClassificationHead.create(model.config.hiddenSize, task.labels.length, { seed, initStd: model.config.raw.initializer_range as number | undefined ?? 0.02 });
+    const initialTheta = adapter instanceof FineGatesAdapter ? adapter.gates.theta() : undefined;
     const fp = fingerprintOf(o, modelFingerprint(full));
     if (!o.workDir && !o.out) throw new Error('trainGates needs workDir (or out)');
     const workDir = o.workDir ?? `${o.out!}.work`;
     const tr = trainClassifier(model, adapter, head, train, {
       steps, batchSize, lr, headLr: o.headLr ?? 1e-3, ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), seed, padId,
+      ...(o.sparsityStartStep !== undefined ? { sparsityStartStep: o.sparsityStartStep } : {}),
+      ...(o.freezeGatesInWarmup !== undefined ? { freezeGatesInWarmup: o.freezeGatesInWarmup } : {}),
       checkpointDir: workDir, checkpointEvery: o.checkpointEvery ?? 50, fingerprint: fp,
       onStep: (s: StepInfo) => {
         const sp = s.expectedSparsity !== undefined ? ` expected sparsity ${(100 * s.expectedSparsity).toFixed(1)}% closed ${(100 * (s.closedSparsity ?? 0)).toFixed(1)}%` : '';
@@ -176,7 +187,9 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     let removal: RemovalReport | undefined;
     let compactMaxDiff: number | undefined;
     let gateStats: RunGatesResult['gateStats'];
+    let initialThetaAuc: number | undefined;
     if (adapter instanceof FineGatesAdapter) {
+      initialThetaAuc = initialThetaClosedAuc(initialTheta!, adapter.gates);
       progress('compact', 0, 1);
       const c = compactGated(model, adapter);
       compacted = c.model;
@@ -184,16 +197,16 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
       gateStats = adapter.gates.stats();
       compactMaxDiff = maxLogitDiff(model, adapter, c.model, head, test, padId);
       if (o.keepModels) compactedNoGather = compactGated(model, adapter, { gatherInputs: false }).model;
-      progress('compact', 1, 1, `${(100 * removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed`);
+      progress('compact', 1, 1, `${(100 * removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed, ${(100 * removal.totalRemovedFraction).toFixed(1)}% of the whole model; gates closed/half-open/open ${gateStats.gates.closed}/${gateStats.gates.halfOpen}/${gateStats.gates.open}`);
     }
 
     const trainable = { adapter: adapter.numTrainable(), head: head.numParameters(), total: adapter.numTrainable() + head.numParameters() };
     const seconds = (performance.now() - t0) / 1000;
     const report = {
       method: o.method, task: taskName, model: path.resolve(o.model), modelFingerprint: modelFingerprint(full),
-      settings: { sparsity: o.method === 'finegates' ? sparsity : null, steps, batchSize, lr, headLr: o.headLr ?? 1e-3, gateLr: o.method === 'finegates' ? (o.gateLr ?? lr) : null, lambda: o.method === 'finegates' ? (o.lambda ?? 50) : null, kurtosis: o.kurtosis ?? false, targets: o.targets ?? 'attention+mlp', maxLength, seed, weightDecay: 0, schedule: 'constant' },
+      settings: { sparsity: o.method === 'finegates' ? sparsity : null, steps, batchSize, lr, headLr: o.headLr ?? 1e-3, gateLr: o.method === 'finegates' ? (o.gateLr ?? lr) : null, sparsityStartStep: o.method === 'finegates' ? (o.sparsityStartStep ?? 0) : null, freezeGatesInWarmup: o.method === 'finegates' && (o.sparsityStartStep ?? 0) > 0 ? (o.freezeGatesInWarmup ?? true) : null, lambda: o.method === 'finegates' ? (o.lambda ?? 50) : null, kurtosis: o.kurtosis ?? false, targets: o.targets ?? 'attention+mlp', maxLength, seed, weightDecay: 0, schedule: 'constant' },
       data: { labels: task.labels, train: train.size, test: test.size, note: task.note },
-      metrics, trainable, gateStats: gateStats ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
+      metrics, trainable, gateStats: gateStats ?? null, initialThetaAuc: initialThetaAuc ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
       losses: tr.losses, resumedFrom: tr.resumedFrom, seconds,
     };
     const a = adapter;
@@ -203,6 +216,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     return {
       full, model, adapter: a, head: h, labels: task.labels, metrics, trainable, test, padId, losses: tr.losses, resumedFrom: tr.resumedFrom, dataNote: task.note, workDir, report,
       ...(removal ? { removal } : {}), ...(compactMaxDiff !== undefined ? { compactMaxDiff } : {}), ...(gateStats ? { gateStats } : {}),
+      ...(initialThetaAuc !== undefined ? { initialThetaAuc } : {}),
       ...(c ? { compacted: c } : {}), ...(cng ? { compactedNoGather: cng } : {}),
       dispose: (keep = {}) => {
         a.dispose();
@@ -254,6 +268,7 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
     if (removal) result.removal = removal;
     if (compactMaxDiff !== undefined) result.compactMaxDiff = compactMaxDiff;
     if (gateStats) result.gateStats = gateStats;
+    if (t.initialThetaAuc !== undefined) result.initialThetaAuc = t.initialThetaAuc;
     if (o.keepModels) {
       keep = true;
       result.models = { dense: model, full, test, padId, ...(compacted ? { compacted } : {}), ...(compactedNoGather ? { compactedNoGather } : {}) };
@@ -297,7 +312,7 @@ function maxLogitDiff(model: EncoderModel, adapter: FineGatesAdapter, small: Enc
   return max;
 }
 
-function reportMarkdown(r: { method: string; task: string; metrics: Metrics; trainable: { adapter: number; head: number; total: number }; data: { note: string }; settings: Record<string, unknown>; compactMaxDiff: number | null; seconds: number }, removal?: RemovalReport): string {
+function reportMarkdown(r: { method: string; task: string; metrics: Metrics; trainable: { adapter: number; head: number; total: number }; data: { note: string }; settings: Record<string, unknown>; compactMaxDiff: number | null; seconds: number; gateStats?: GateStats | null; initialThetaAuc?: number | null }, removal?: RemovalReport): string {
   const lines = [
     `# ${r.method} on ${r.task}`, '',
     `- accuracy ${(100 * r.metrics.accuracy).toFixed(2)}%, MCC ${r.metrics.mcc.toFixed(4)}, macro-F1 ${(100 * r.metrics.macroF1).toFixed(2)}%`,
@@ -306,6 +321,16 @@ function reportMarkdown(r: { method: string; task: string; metrics: Metrics; tra
     `- settings: ${JSON.stringify(r.settings)}`,
     `- wall time ${r.seconds.toFixed(1)} s`,
   ];
+  if (removal) {
+    lines.push(`- removed: ${(100 * removal.totalRemovedFraction).toFixed(2)}% of the whole model (${removal.totalBefore} → ${removal.totalAfter} parameters), ${(100 * removal.linearRemovedFraction).toFixed(2)}% of attention+FFN (${removal.linearBefore} → ${removal.linearAfter})`);
+  }
+  if (r.gateStats) {
+    const g = r.gateStats.gates;
+    lines.push(`- row/column gates (evaluation value z = clamp(tanh θ + 0.5, 0, 1)): ${g.closed} closed (z = 0), ${g.halfOpen} half-open (0 < z < 1), ${g.open} open (z = 1) of ${g.total}`);
+  }
+  if (r.initialThetaAuc !== undefined && r.initialThetaAuc !== null) {
+    lines.push(`- AUC of the initial θ as a predictor of the closed gates: ${Number.isNaN(r.initialThetaAuc) ? 'n/a (no gate closed, or all did)' : r.initialThetaAuc.toFixed(3)} (near 1: gates closed by their random start, not by the task)`);
+  }
   if (removal) {
     lines.push(`- compacted model: max |logit difference| to the gated model ${r.compactMaxDiff?.toExponential(2)}`, '', '## Parameters removed per layer', '', formatRemoval(removal));
   }

@@ -18,6 +18,14 @@ export interface TrainOptions {
   headLr?: number;
   /** lr of FineGates' gate parameters θ (default: lr) */
   gateLr?: number;
+  /**
+   * FineGates' head warm-up: for the first `sparsityStartStep` steps the regulariser is off (λ = 0, as the
+   * authors' `sparsity_start_epoch`) and, with `freezeGatesInWarmup`, the gates do not move (their lr is
+   * 0), so the head and the biases learn the task before the gates are pushed shut. Default 0 (no warm-up).
+   */
+  sparsityStartStep?: number;
+  /** hold the gates still during the warm-up (default true; the authors' code only switches λ off) */
+  freezeGatesInWarmup?: boolean;
   weightDecay?: number;
   seed: number;
   padId: number;
@@ -66,7 +74,15 @@ export function trainClassifier(model: EncoderModel, adapter: Adapter, head: Cla
   const gateVars = new Map([...adapter.variables].filter(([n]) => isGate(n)));
   const encVars = new Map([...adapter.variables].filter(([n]) => !isGate(n)));
   const groups: VariableGroup[] = [];
-  if (gateVars.size > 0) groups.push({ name: 'gates', variables: gateVars, lr: options.gateLr ?? options.lr, weightDecay: 0 });
+  const warmup = options.sparsityStartStep ?? 0;
+  if (!(Number.isInteger(warmup) && warmup >= 0)) throw new Error(`sparsityStartStep must be a non-negative integer (got ${warmup})`);
+  const freezeGates = warmup > 0 && (options.freezeGatesInWarmup ?? true);
+  if (gateVars.size > 0) {
+    groups.push({
+      name: 'gates', variables: gateVars, lr: options.gateLr ?? options.lr, weightDecay: 0,
+      ...(freezeGates ? { schedule: (step: number) => (step < warmup ? 0 : 1) } : {}),
+    });
+  }
   if (encVars.size > 0) groups.push({ name: 'encoder', variables: encVars, lr: options.lr, weightDecay: wd });
   groups.push({ name: 'head', variables: head.params, lr: options.headLr ?? options.lr, weightDecay: wd });
   let dropoutSeed = 0;
@@ -99,7 +115,7 @@ export function trainClassifier(model: EncoderModel, adapter: Adapter, head: Cla
       );
       return crossEntropyLoss(head.forward(out.lastHiddenState, { training: true, dropoutSeed }), batch.labels);
     },
-    regularisers: [{ name: 'regulariser', term: () => adapter.regularisation(inputs) }],
+    regularisers: [{ name: 'regulariser', term: (ctx) => (ctx.step < warmup ? null : adapter.regularisation(inputs)) }],
     onStep: (l) => {
       const info: StepInfo = { step: l.step, steps: l.steps, loss: l.loss, taskLoss: l.taskLoss, regulariser: l.terms.regulariser ?? 0 };
       if (adapter instanceof FineGatesAdapter && (l.step % 10 === 0 || l.step === l.steps)) {

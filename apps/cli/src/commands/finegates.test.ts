@@ -84,7 +84,7 @@ describe('prunekit prune --method finegates / lora / bitfit / full-ft', () => {
     // the paper's gate lr cannot close gates in a short run: said up front
     const short = await cli([...base, '--method', 'finegates', '--out', path.join(tmp, 'short'), '--steps', '2']);
     expect(short.code, short.stderr).toBe(0);
-    expect(short.stderr).toContain('prunekit: warning: gate parameters can move at most ~0.0020 in 2 steps');
+    expect(short.stderr).toContain('prunekit: warning: gate parameters can move at most ~0.0020 in 2 gate steps');
     const badTask = await cli([...base.map((a) => (a === 'glue_sst2' ? 'imdb' : a)), '--method', 'finegates', '--out', out]);
     expect(badTask.code).not.toBe(0);
     expect(badTask.stderr).toContain('--task must be one of glue_sst2');
