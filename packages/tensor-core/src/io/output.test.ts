@@ -32,6 +32,26 @@ const model = (): string => {
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 
 describe('claimOutput: what may be written', () => {
+  it('a results folder whose run stopped before its end is still ours: the rerun resumes without --force', () => {
+    for (const kind of ['bench-results', 'eval-results'] as const) {
+      const out = path.join(root, `stopped-${kind}`);
+      const first = claimOutput({ out, kind });
+      fs.mkdirSync(path.join(out, 'results', 'm'), { recursive: true });
+      fs.writeFileSync(path.join(out, 'results', 'm', 'Task.json'), '{}'); // a finished cell, no report yet
+      first.abandon(); // the run stops (killed, or failed) before writing its report
+      expect(outputKindOf(out)).toBe(kind);
+      const again = claimOutput({ out, kind });
+      expect(fs.existsSync(path.join(out, 'results', 'm', 'Task.json'))).toBe(true);
+      again.finish();
+      // a folder of another kind is still refused
+      expect(() => claimOutput({ out, kind: kind === 'bench-results' ? 'eval-results' : 'bench-results' })).toThrow(/refusing/);
+    }
+    // a model output is not created before it is written
+    const model = path.join(root, 'stopped-model');
+    claimOutput({ out: model, kind: 'model' }).abandon();
+    expect(fs.existsSync(model)).toBe(false);
+  });
+
   it('accepts an absent path and an empty folder, and writes the marker on success', async () => {
     const out = path.join(root, 'a', 'b', 'out');
     await withOutput({ out, kind: 'model' }, async (c) => {

@@ -96,6 +96,7 @@ export function claimOutput(options: ClaimOutputOptions): OutputClaim {
     const existed = fs.existsSync(out);
     if (existed && !options.force) checkReplaceable(out, options.kind, flag);
     adoptLegacyWork(out, area);
+    if (INCREMENTAL_KINDS.has(options.kind)) markIncremental(out, options.kind);
     const claim = makeClaim(out, options.kind, area, existed);
     claims.set(out, claim);
     return claim;
@@ -103,6 +104,18 @@ export function claimOutput(options: ClaimOutputOptions): OutputClaim {
     releaseArea(area);
     throw err;
   }
+}
+
+// Outputs that grow while a run goes and are resumed by rerunning the same command (evaluation and
+// benchmark results): they are marked as ours when claimed, not only when the run ends, so that a
+// run killed before its end is recognised as ours and resumes without --force.
+const INCREMENTAL_KINDS: ReadonlySet<OutputKind> = new Set(['eval-results', 'bench-results']);
+
+function markIncremental(out: string, kind: OutputKind): void {
+  fs.mkdirSync(out, { recursive: true });
+  const marker = path.join(out, OUTPUT_MARKER);
+  if (outputKindOf(out) === kind && fs.existsSync(marker)) return;
+  fs.writeFileSync(marker, `${JSON.stringify({ format: ARTIFACT_FORMAT, schemaVersion: 1, kind })}\n`);
 }
 
 /** Runs `body` with a claimed output, finishing it on success and abandoning it on failure. */
