@@ -32,8 +32,8 @@ const model = (): string => {
 const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 
 describe('claimOutput: what may be written', () => {
-  it('a results folder whose run stopped before its end is still ours: the rerun resumes without --force', () => {
-    for (const kind of ['bench-results', 'eval-results'] as const) {
+  it('a bench results folder whose run stopped before its end is still ours: the rerun resumes without --force', () => {
+    for (const kind of ['bench-results'] as const) {
       const out = path.join(root, `stopped-${kind}`);
       const first = claimOutput({ out, kind });
       fs.mkdirSync(path.join(out, 'results', 'm'), { recursive: true });
@@ -46,10 +46,12 @@ describe('claimOutput: what may be written', () => {
       // a folder of another kind is still refused
       expect(() => claimOutput({ out, kind: kind === 'bench-results' ? 'eval-results' : 'bench-results' })).toThrow(/refusing/);
     }
-    // a model output is not created before it is written
-    const model = path.join(root, 'stopped-model');
-    claimOutput({ out: model, kind: 'model' }).abandon();
-    expect(fs.existsSync(model)).toBe(false);
+    // a model or evaluation output is not created before it is written
+    for (const kind of ['model', 'eval-results'] as const) {
+      const other = path.join(root, `stopped-${kind}`);
+      claimOutput({ out: other, kind }).abandon();
+      expect(fs.existsSync(other)).toBe(false);
+    }
   });
 
   it('accepts an absent path and an empty folder, and writes the marker on success', async () => {

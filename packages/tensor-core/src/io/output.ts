@@ -106,10 +106,10 @@ export function claimOutput(options: ClaimOutputOptions): OutputClaim {
   }
 }
 
-// Outputs that grow while a run goes and are resumed by rerunning the same command (evaluation and
-// benchmark results): they are marked as ours when claimed, not only when the run ends, so that a
-// run killed before its end is recognised as ours and resumes without --force.
-const INCREMENTAL_KINDS: ReadonlySet<OutputKind> = new Set(['eval-results', 'bench-results']);
+// Outputs that grow over hours and are resumed by rerunning the same command (benchmark results):
+// they are marked as ours when claimed, not only when the run ends, so that a run killed before its
+// end is recognised as ours and resumes without --force. (An evaluation that fails leaves no file.)
+const INCREMENTAL_KINDS: ReadonlySet<OutputKind> = new Set(['bench-results']);
 
 function markIncremental(out: string, kind: OutputKind): void {
   fs.mkdirSync(out, { recursive: true });
