@@ -30,6 +30,7 @@ export function exampleWorkspace(files: Record<string, string> = {}): string {
 export function runExample(code: string, cwd: string, timeoutMs = 240_000): { status: number | null; stdout: string; stderr: string } {
   const file = path.join(cwd, `example-${fs.readdirSync(cwd).length}.mjs`);
   fs.writeFileSync(file, ts.transpileModule(code, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
-  const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  // no colours: under nx (FORCE_COLOR) console.log would wrap printed numbers in ANSI escapes
+  const r = spawnSync(process.execPath, [file], { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', FORCE_COLOR: '0', NO_COLOR: '1' } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
