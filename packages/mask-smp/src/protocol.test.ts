@@ -1,23 +1,17 @@
 // The protocol fixes of issue #17: tie-breaking without index bias, the size-independent
 // regulariser, the authors' SMP-S temperature, the regulariser-dominance warning, and a sanity
 // check that a high keep fraction is not worse than a low one.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLASSIFICATION_TASKS, Tokenizer, initBackend, loadModel } from '@prunekit/tensor-core';
-import { encodeExamples, loadExamples, resolveLabelWords } from './data.js';
-import { TASKS, resolveTask } from './tasks.js';
+import { CLASSIFICATION_TASKS, initBackend, loadModel } from '@prunekit/tensor-core';
+import { TASKS } from './tasks.js';
 import { BERT_BASE_SCORES, authorsTemperature, effectiveLambda, trainMethod, type TrainData } from './train.js';
-import { tinySetup } from './test-support/tiny.js';
+import { tinySetup, tinySst2Data } from './test-support/tiny.js';
 
 const tiny = tinySetup();
 let data: TrainData;
 beforeAll(async () => {
   await initBackend();
-  const task = resolveTask('glue_sst2');
-  const tok = await Tokenizer.fromPretrained(tiny.model);
-  const lw = await resolveLabelWords(tok, task);
-  const enc = async (f: string) => encodeExamples(tok, task, await loadExamples(path.join(tiny.datasets, 'glue_sst2', f), task), { variant: 'first', maxLength: 32 });
-  data = { train: await enc('train.jsonl'), eval: await enc('dev.jsonl'), numClasses: 2, labelIds: lw.ids, metric: 'accuracy' };
+  data = await tinySst2Data(tiny);
 });
 afterAll(() => {
   tiny.cleanup();

@@ -4,23 +4,17 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { Tokenizer, initBackend, loadModel } from '@prunekit/tensor-core';
+import { initBackend, loadModel } from '@prunekit/tensor-core';
 import { expectGolden, hashTensors } from '../../../tools/test-support/golden.js';
-import { encodeExamples, loadExamples, resolveLabelWords } from './data.js';
-import { resolveTask } from './tasks.js';
 import { PRUNE_METHODS, teacherLogits, trainMethod, type TrainConfig, type TrainData, type TrainResult } from './train.js';
-import { tinySetup } from './test-support/tiny.js';
+import { tinySetup, tinySst2Data } from './test-support/tiny.js';
 
 const golden = path.join(path.dirname(fileURLToPath(import.meta.url)), 'test-support', 'golden', 'train.json');
 const tiny = tinySetup();
 let data: TrainData;
 beforeAll(async () => {
   await initBackend();
-  const task = resolveTask('glue_sst2');
-  const tok = await Tokenizer.fromPretrained(tiny.model);
-  const lw = await resolveLabelWords(tok, task);
-  const enc = async (f: string) => encodeExamples(tok, task, await loadExamples(path.join(tiny.datasets, 'glue_sst2', f), task), { variant: 'first', maxLength: 32 });
-  data = { train: await enc('train.jsonl'), eval: await enc('dev.jsonl'), numClasses: 2, labelIds: lw.ids, metric: 'accuracy' };
+  data = await tinySst2Data(tiny);
 });
 afterAll(() => {
   tiny.cleanup();

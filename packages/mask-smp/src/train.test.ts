@@ -11,17 +11,13 @@ import { regulariserWeight } from './schedule.js';
 import { steMaskedWeight } from './ste.js';
 import { resolveTask } from './tasks.js';
 import { evaluate, trainMethod, type TrainData } from './train.js';
-import { tinySetup } from './test-support/tiny.js';
+import { tinySetup, tinySst2Data } from './test-support/tiny.js';
 
 const tiny = tinySetup();
 let data: TrainData;
 beforeAll(async () => {
   await initBackend();
-  const task = resolveTask('glue_sst2');
-  const tok = await Tokenizer.fromPretrained(tiny.model);
-  const lw = await resolveLabelWords(tok, task);
-  const enc = async (f: string) => encodeExamples(tok, task, await loadExamples(path.join(tiny.datasets, 'glue_sst2', f), task), { variant: 'first', maxLength: 32 });
-  data = { train: await enc('train.jsonl'), eval: await enc('dev.jsonl'), numClasses: 2, labelIds: lw.ids, metric: 'accuracy' };
+  data = await tinySst2Data(tiny);
 });
 afterAll(() => {
   tiny.cleanup();

@@ -4,7 +4,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRng } from '@prunekit/tensor-core';
+import { Tokenizer, createRng } from '@prunekit/tensor-core';
+import { encodeExamples, loadExamples, resolveLabelWords } from '../data.js';
+import { resolveTask } from '../tasks.js';
+import type { TrainData } from '../train.js';
 import { workspaceRoot } from '../../../../tools/test-support/shared.js';
 
 export const FIXTURE_MODEL = path.join(workspaceRoot, 'tools', 'fixtures', 'data', 'models', 'bert-mlm');
@@ -58,4 +61,13 @@ export function tinySetup(): TinySetup {
   return { root, model, datasets, cleanup: () => {
     fs.rmSync(root, { recursive: true, force: true });
   } };
+}
+
+/** The tiny glue_sst2 train and dev sets, encoded for the [CLS] label-word head (first variant, ≤ 32 tokens). */
+export async function tinySst2Data(tiny: TinySetup): Promise<TrainData> {
+  const task = resolveTask('glue_sst2');
+  const tok = await Tokenizer.fromPretrained(tiny.model);
+  const lw = await resolveLabelWords(tok, task);
+  const enc = async (f: string) => encodeExamples(tok, task, await loadExamples(path.join(tiny.datasets, 'glue_sst2', f), task), { variant: 'first', maxLength: 32 });
+  return { train: await enc('train.jsonl'), eval: await enc('dev.jsonl'), numClasses: 2, labelIds: lw.ids, metric: 'accuracy' };
 }
