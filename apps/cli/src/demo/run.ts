@@ -1,9 +1,12 @@
 // The main job (`npm start` = `prunekit demo`): the bundled tiny-encoder pruned for the finance domain
 // to a physically smaller model with structured GAPrune (whole heads and FFN neurons removed, through
-// runStructuredPrune: the code path of `prunekit prune --structure heads,neurons`), recovered by
-// distillation from the dense model, exported to ONNX, the export checked against prunekit's own
-// output, and everything measured beside dense and the structured baselines (magnitude, random with
-// several seeds) on the bundled slices of TAT-QA (finance retrieval) and STS-B (general similarity).
+// runStructuredPrune: the code path of `prunekit prune --structure heads,neurons`), recovered by short
+// InfoNCE retraining on finance triplets (or distillation from the dense model, --recovery distill),
+// exported to ONNX, the export checked against prunekit's own output, and everything measured beside
+// dense (and, with retraining, dense given the same retraining: the fair reference of the recovered
+// rows) and the one-shot structured baselines (magnitude, random with several seeds) on the bundled
+// slices of TAT-QA (finance retrieval) and STS-B (general similarity). Quality and speed are measured
+// on the exported ONNX models in onnxruntime-node: what users deploy.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
