@@ -6,7 +6,7 @@ import { defineMethod, seedOption, targetsOption, positiveIntOption, z, type Hos
 import { FineGatesAdapter, type Method } from './adapters.js';
 import { TASKS } from './data.js';
 import { adaptedWeight, DEFAULT_LR, trainGates, withTrainedScoreHead } from './run.js';
-import type { DecoderScoreHead } from './head.js';
+import { DecoderScoreHead } from './head.js';
 
 const positive = (what: string): z.ZodOptional<z.ZodNumber> => z.number().gt(0, 'must be > 0').optional().describe(what);
 
@@ -96,7 +96,7 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
     return {
       kind: 'fine-tuned-model',
       // a decoder classifier keeps its trained score head inside (score.weight, config.json's labels)
-      model: t.headInModel ? withTrainedScoreHead(t.full, t.head as DecoderScoreHead, t.labels) : t.full,
+      model: t.head instanceof DecoderScoreHead ? withTrainedScoreHead(t.full, t.head, t.labels) : t.full,
       override: adaptedWeight(a),
       ...(t.headInModel ? {} : { head: headFile }),
       source, data, metrics, reports,

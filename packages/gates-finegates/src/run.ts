@@ -200,7 +200,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
       initialThetaAuc = initialThetaClosedAuc(initialTheta!, adapter.gates);
       progress('compact', 0, 1);
       // a decoder classifier is compacted whole, with the trained score head and the task's labels in config.json
-      const source = headInModel ? withTrainedScoreHead(full, head as DecoderScoreHead, task.labels) : model;
+      const source = head instanceof DecoderScoreHead ? withTrainedScoreHead(full, head, task.labels) : model;
       const c = compactGated(source, adapter);
       compacted = c.model;
       removal = c.report;
@@ -214,7 +214,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     const seconds = (performance.now() - t0) / 1000;
     const report = {
       method: o.method, task: taskName, model: path.resolve(o.model), modelFingerprint: modelFingerprint(full),
-      head: headInModel ? { kind: 'decoder-score', name: (head as DecoderScoreHead).weightName, token: 'last non-pad', paddingSide, fromFolder: (head as DecoderScoreHead).fromFolder } : { kind: 'first-token', name: 'classifier' },
+      head: head instanceof DecoderScoreHead ? { kind: 'decoder-score', name: head.weightName, token: 'last non-pad', paddingSide, fromFolder: head.fromFolder } : { kind: 'first-token', name: 'classifier' },
       settings: { sparsity: o.method === 'finegates' ? sparsity : null, steps, batchSize, lr, headLr: o.headLr ?? 1e-3, gateLr: o.method === 'finegates' ? (o.gateLr ?? lr) : null, sparsityStartStep: o.method === 'finegates' ? (o.sparsityStartStep ?? 0) : null, freezeGatesInWarmup: o.method === 'finegates' && (o.sparsityStartStep ?? 0) > 0 ? (o.freezeGatesInWarmup ?? true) : null, lambda: o.method === 'finegates' ? (o.lambda ?? 50) : null, kurtosis: o.kurtosis ?? false, targets: o.targets ?? 'attention+mlp', maxLength, seed, weightDecay: 0, schedule: 'constant' },
       data: { labels: task.labels, train: train.size, test: test.size, note: task.note },
       metrics, trainable, gateStats: gateStats ?? null, initialThetaAuc: initialThetaAuc ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
