@@ -10,6 +10,7 @@ import { run } from '../run.js';
 import { SuiteRegistry } from './registry.js';
 import { STRUCTURED_QUICK, makeStructuredKind, structuredVariants, type StructuredPreset } from './structured.js';
 import { paretoFront, type ModelMeasure } from './structured-table.js';
+import { CHEMLIT_EVAL_TASK } from './gaprune-data.js';
 
 const jsonl = (rows: unknown[]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 function write(file: string, text: string): void {
@@ -158,6 +159,35 @@ describe('structured suite kind: a miniature run (tiny-encoder, synthetic financ
     expect(io2.stderr).not.toMatch(/deriving/);
     expect(io2.stderr).not.toMatch(/onnxruntime-node speed/);
     expect(fs.readFileSync(path.join(out, 'structured', 'table.md'), 'utf8')).toBe(before);
+  }, 300_000);
+});
+
+describe('structured suite kind: the chemistry domain (ChemLit-QA halves)', () => {
+  it('evaluates the held-out half of ChemLit-QA and STS for dense and a structured model', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'pk-structured-chem-'));
+    writeData(root);
+    write(path.join(root, 'chemlit_qa_retrieval', 'corpus.jsonl'), jsonl(Array.from({ length: 10 }, (_, i) => ({ _id: `c${i}`, title: '', text: `catalyst ${i} polymer ${WORDS[i]} yield` }))));
+    write(path.join(root, 'chemlit_qa_retrieval', 'queries.jsonl'), jsonl(Array.from({ length: 10 }, (_, i) => ({ _id: `q${i}`, text: `which catalyst gives ${WORDS[i]}` }))));
+    write(path.join(root, 'chemlit_qa_retrieval', 'qrels', 'test.tsv'), qrels(Array.from({ length: 10 }, (_, i) => [`q${i}`, `c${i}`])));
+    write(path.join(root, 'chemprot', 'train.jsonl'), jsonl(Array.from({ length: 12 }, (_, i) => ({ text: `<< protein ${i} >> binds [[ drug ${WORDS[i]} ]]`, label: i % 2 ? 'INHIBITOR' : 'AGONIST' }))));
+    const tasksDir = path.join(root, 'tasks');
+    write(path.join(tasksDir, 'toy.json'), JSON.stringify([{ name: 'ToySTS', type: 'sts', domain: 'general', data: 'glue_stsb', splits: ['test'] }]));
+    const preset: StructuredPreset = { ...TINY, domains: ['chemistry'], methods: ['magnitude'], recoveries: [], domainTasks: { finance: [], chemistry: [CHEMLIT_EVAL_TASK] }, finegates: TINY.finegates };
+    const out = path.join(root, 'bench');
+    const io = memoryIo();
+    const model = path.join(workspaceRoot, 'apps', 'cli', 'demo', 'tiny-encoder');
+    const suites = new SuiteRegistry().register(makeStructuredKind({ presets: { quick: preset, default: preset, full: preset } }));
+    expect(await run(['run', '--suite', 'structured', '--quick', '--models', model, '--data-root', root, '--tasks-dir', tasksDir, '--out', out], { io, suites }), io.stderr).toBe(0);
+    // chemistry has no FineGates task: dense and magnitude only
+    expect(structuredVariants(preset, 'chemistry').map((v) => v.name)).toEqual(['dense', 'magnitude-50']);
+    const results = readResults(path.join(out, 'results'));
+    expect(results.map((r) => `${r.model_name} ${r.task_name}`).sort()).toEqual([
+      `tiny-encoder/chemistry/dense ${CHEMLIT_EVAL_TASK}`, 'tiny-encoder/chemistry/dense ToySTS',
+      `tiny-encoder/chemistry/magnitude-50 ${CHEMLIT_EVAL_TASK}`, 'tiny-encoder/chemistry/magnitude-50 ToySTS',
+    ]);
+    // the evaluated half holds 5 of the 10 queries; the other 5 gave triplets
+    expect(fs.readFileSync(path.join(out, 'data', 'chemistry-triplets.jsonl'), 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(5);
+    expect(fs.readFileSync(path.join(out, 'structured', 'table.md'), 'utf8')).toMatch(/^\| chemistry \| magnitude-50 \| none \| 1 \| /m);
   }, 300_000);
 });
 
