@@ -197,3 +197,23 @@ export function paretoChart(models: readonly ScoredModel[], tasks: { domain: Rec
     },
   };
 }
+
+/**
+ * Where structured GAPrune (published and balanced) stands against structured magnitude and Taylor on the
+ * domain task, per domain and recovery: the scores and their order; '' when neither GAPrune setting ran.
+ */
+export function standingLines(rows: readonly StructuredRow[]): string[] {
+  const out: string[] = [];
+  const compared = ['gaprune', 'gaprune-balanced', 'magnitude', 'taylor'];
+  for (const domain of [...new Set(rows.map((r) => r.domain))]) {
+    for (const recovery of [...new Set(rows.filter((r) => r.domain === domain).map((r) => r.recovery))]) {
+      const rs = rows.filter((r) => r.domain === domain && r.recovery === recovery && compared.includes(r.method));
+      if (!rs.some((r) => r.method.startsWith('gaprune')) || rs.length < 2) continue;
+      const score = (r: StructuredRow): number => mean(r.domain_);
+      const ordered = [...rs].sort((a, b) => score(b) - score(a));
+      const fmt = (r: StructuredRow): string => `${r.method} ${(100 * score(r)).toFixed(2)} (${mean(r.domainPct).toFixed(1)}% of dense)`;
+      out.push(`Structured GAPrune vs magnitude and Taylor, ${domain}, ${recovery === 'none' ? 'one-shot' : `recovery ${recovery}`} (domain task ×100, best first): ${ordered.map(fmt).join(' > ')}.`);
+    }
+  }
+  return out;
+}

@@ -142,6 +142,9 @@ describe('structured suite kind: a miniature run (tiny-encoder, synthetic financ
     expect(md).toContain('## Structured pruning: quality, size and onnxruntime speed (50% of encoder parameters removed)');
     expect(md).toMatch(/^- preset tiny \(--quick\): domains finance; 50% of the encoder-layer linear parameters/m);
     expect(md).toMatch(/^- tiny-encoder\/finance\/magnitude-50-rt2: recovery loss [\d.]+ → [\d.]+ over 2 steps\.$/m);
+    // magnitude one-shot and recovered are ranked against gaprune-balanced only where both ran (one-shot)
+    expect(md).toMatch(/^Structured GAPrune vs magnitude and Taylor, finance, one-shot \(domain task ×100, best first\): (gaprune-balanced|magnitude) -?[\d.]+ \(-?[\d.]+% of dense\) > (gaprune-balanced|magnitude) -?[\d.]+ /m);
+    expect(md).not.toMatch(/Structured GAPrune vs magnitude and Taylor, finance, recovery/);
     expect(md).toContain('```vega-lite');
     const spec = JSON.parse(/```vega-lite\n([\s\S]*?)\n```/.exec(md.slice(md.indexOf('## Structured pruning')))![1]!) as { data: { values: { model: string; task: string; speedup: number; quality: number; front: boolean }[] } };
     // one point per model and task panel; dense sits at (1, 100)

@@ -22,7 +22,7 @@ import { evaluateInto } from './eval.js';
 import { prepareSuiteData, type GapruneDomain, type PreparedData, type SuiteDataSettings } from './gaprune.js';
 import { CHEMLIT_EVAL_TASK } from './gaprune-data.js';
 import { cellsOf, presetKind, runMethod, summarising, type PresetName } from './runs.js';
-import { paretoChart, structuredRows, structuredTable, tasksMean, type ModelMeasure, type OrtSpeed, type ScoredModel } from './structured-table.js';
+import { paretoChart, standingLines, structuredRows, structuredTable, tasksMean, type ModelMeasure, type OrtSpeed, type ScoredModel } from './structured-table.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 /** The structured scoring methods of the registry the suite compares. */
@@ -314,7 +314,9 @@ async function runStructuredSuite(ctx: BenchRunContext, presetName: PresetName, 
   const loads = scored.flatMap((m) => (m.speed && !m.speed.reusedFrom ? [...m.speed.one.loadAverage, ...m.speed.many.loadAverage] : []));
   const loadLine = loads.length ? `load average (1 min) during the speed measurements ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} on ${os.cpus().length} cores` : 'no speed measured';
   const intro = `Quality: main score ×100 on the domain task (${Object.entries(domainTaskOf).map(([d, t]) => `${d}: ${t}`).join('; ')}, nDCG@10) and the general task (${generalTask}, Spearman), and its % of the same domain's dense model; mean ± sample sd over seeds where there are several. Encoder params: encoder-layer linear parameters (what structured removal targets). ORT speedup: dense ms / model ms in onnxruntime-node; ${loadLine}. ONNX max |Δ|: largest difference of the exported model's sentence embeddings from prunekit's own on 8 domain texts.`;
-  const sectionBlocks = [{ kind: 'paragraph' as const, text: intro }, { kind: 'table' as const, table }];
+  const standing = standingLines(rows);
+  const sectionBlocks = [{ kind: 'paragraph' as const, text: intro }, { kind: 'table' as const, table }, ...standing.map((text) => ({ kind: 'paragraph' as const, text }))];
+  outcome.notes.push(...standing);
   outcome.sections!.push({
     title: `Structured pruning: quality, size and onnxruntime speed (${pct}% of encoder parameters removed)`,
     blocks: sectionBlocks,
