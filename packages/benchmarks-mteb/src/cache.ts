@@ -101,8 +101,8 @@ export interface EncodeStats {
  */
 export async function encodeTexts(encoder: Encoder, texts: readonly string[], options: { cache?: EmbeddingCache; batchSize?: number; onBatch?: (done: number, total: number) => void; role?: TextRole } = {}): Promise<{ vectors: Float32Array[]; stats: EncodeStats }> {
   const batchSize = Math.max(1, options.batchSize ?? 256);
-  // an asymmetric encoder embeds a query and a document differently: its cache entries carry the role
-  const role = encoder.asymmetric === true ? options.role : undefined;
+  // an encoder with encodeRole embeds a query and a document differently: its cache entries carry the role
+  const role = encoder.encodeRole ? options.role : undefined;
   const cacheKey = (t: string): string => (role === undefined ? t : `${role}\u0000${t}`);
   const unique = [...new Set(texts)];
   const found = new Map<string, Float32Array>();
@@ -115,7 +115,7 @@ export async function encodeTexts(encoder: Encoder, texts: readonly string[], op
   let dim = found.size > 0 ? found.values().next().value!.length : -1;
   for (let i = 0; i < missing.length; i += batchSize) {
     const batch = missing.slice(i, i + batchSize);
-    const vecs = role === undefined ? await encoder.encode(batch) : await encoder.encode(batch, role);
+    const vecs = role !== undefined && encoder.encodeRole ? await encoder.encodeRole(batch, role) : await encoder.encode(batch);
     if (!Array.isArray(vecs) || vecs.length !== batch.length) throw new Error(`encoder "${encoder.name}" returned ${Array.isArray(vecs) ? vecs.length : typeof vecs} embeddings for ${batch.length} texts`);
     for (const v of vecs) {
       if (!(v instanceof Float32Array)) throw new Error(`encoder "${encoder.name}" must return Float32Array embeddings`);

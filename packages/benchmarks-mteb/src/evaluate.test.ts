@@ -96,15 +96,19 @@ describe('evaluateTask / evaluateSuite', () => {
     expect(r.scores.test![0]!.map_at_100).toBe(expected.scores.map_at_100);
   });
 
-  it('an asymmetric encoder gets the query and document roles on retrieval and reranking, none elsewhere, and the cache keeps the roles apart', async () => {
+  it('an encoder with encodeRole gets the query and document roles on retrieval and reranking, none elsewhere, and the cache keeps the roles apart', async () => {
     const { root, tasks } = makeRoot();
     const inner = toyEncoder('roles');
     const seen: { role: string; texts: string[] }[] = [];
     // a query is embedded as if "q:" were prefixed: a different vector for the same text
     const roles: Encoder = {
-      name: 'roles', fingerprint: 'roles-v1', asymmetric: true,
-      encode: (t, role) => {
-        seen.push({ role: role ?? 'none', texts: t });
+      name: 'roles', fingerprint: 'roles-v1',
+      encode: (t) => {
+        seen.push({ role: 'none', texts: t });
+        return inner.encode(t);
+      },
+      encodeRole: (t, role) => {
+        seen.push({ role, texts: t });
         return inner.encode(role === 'query' ? t.map((x) => `q ${x}`) : t);
       },
     };
@@ -137,12 +141,11 @@ describe('evaluateTask / evaluateSuite', () => {
     seen.length = 0;
     await evaluateTask(roles, byName.ToySTS!, { datasetsRoot: root });
     expect(new Set(seen.map((s) => s.role))).toEqual(new Set(['none']));
-    // a symmetric encoder is never given a role
+    // an encoder without encodeRole gets plain encode calls, and the same cache keys as before roles
     const plain = toyEncoder('plain');
-    const args: unknown[] = [];
-    const sym: Encoder = { name: 'plain', fingerprint: 'plain-v1', encode: (...a: Parameters<Encoder['encode']>) => { args.push(a[1]); return plain.encode(a[0]); } };
-    await evaluateTask(sym, byName.ToyRetrieval!, { datasetsRoot: root });
-    expect(args.every((a) => a === undefined)).toBe(true);
+    const plainCache = EmbeddingCache.open(cacheDir, 'plain-v1');
+    await encodeTexts(plain, [text], { role: 'query', cache: plainCache });
+    expect(EmbeddingCache.open(cacheDir, 'plain-v1').get(text)).toBeDefined();
   });
 
   it('re-running after an interruption re-encodes nothing already done, and leaves no partial results file', async () => {

@@ -12,29 +12,29 @@ const texts = ['what is the rate on the loan', 'a short text', 'the bank raised 
 const warn = (): void => undefined;
 
 describe('loadModelEncoder: MTEB query/document prompts', () => {
-  it('a folder with "query"/"document" prompts is asymmetric: a query gets the query prompt, a document the document prompt, a symmetric task none', async () => {
+  it('a folder with "query"/"document" prompts has encodeRole: a query gets the query prompt, a document the document prompt, a symmetric task none', async () => {
     const enc = await loadModelEncoder(qwen3Embed, { batchSize: 2, warn });
     const ref = await openEncoder(qwen3Embed, { batchSize: 2 });
     try {
-      expect(enc.asymmetric).toBe(true);
+      expect(enc.encodeRole).toBeTypeOf('function');
       expect(enc.fingerprint).toBe(`${ref.fingerprint}-roles`);
-      const asQuery = await enc.encode(texts, 'query');
+      const asQuery = await enc.encodeRole!(texts, 'query');
       expect(asQuery.map((v) => Array.from(v))).toEqual((await ref.encode(texts, { promptName: 'query' })).map((v) => Array.from(v)));
-      expect((await enc.encode(texts, 'document')).map((v) => Array.from(v))).toEqual((await ref.encode(texts, { promptName: 'document' })).map((v) => Array.from(v)));
+      expect((await enc.encodeRole!(texts, 'document')).map((v) => Array.from(v))).toEqual((await ref.encode(texts, { promptName: 'document' })).map((v) => Array.from(v)));
       expect((await enc.encode(texts)).map((v) => Array.from(v))).toEqual((await ref.encode(texts)).map((v) => Array.from(v)));
       // the query prompt changes the embedding (it is not the empty document prompt)
-      expect(Array.from(asQuery[0]!)).not.toEqual(Array.from((await enc.encode(texts, 'document'))[0]!));
+      expect(Array.from(asQuery[0]!)).not.toEqual(Array.from((await enc.encodeRole!(texts, 'document'))[0]!));
     } finally {
       enc.dispose?.();
       await ref.dispose();
     }
   });
 
-  it('a folder without prompts is symmetric and keeps its fingerprint', async () => {
+  it('a folder without prompts has no encodeRole and keeps its fingerprint', async () => {
     const enc = await loadModelEncoder(tinyEncoder, { batchSize: 2, warn });
     const ref = await openEncoder(tinyEncoder, { batchSize: 2 });
     try {
-      expect(enc.asymmetric).toBeUndefined();
+      expect(enc.encodeRole).toBeUndefined();
       expect(enc.fingerprint).toBe(ref.fingerprint);
     } finally {
       enc.dispose?.();

@@ -37,8 +37,8 @@ export const loadModelEncoder: EncoderLoader = async (dir, options) => {
     name: enc.name,
     // the same weights evaluated with role prompts give other scores than before roles were applied
     fingerprint: rolePrompts ? `${enc.fingerprint}-roles` : enc.fingerprint,
-    ...(rolePrompts ? { asymmetric: true } : {}),
-    encode: (texts, role) => enc.encode(texts, role && rolePrompts ? rolePrompts[role] : {}),
+    encode: (texts) => enc.encode(texts),
+    ...(rolePrompts ? { encodeRole: (texts: string[], role: TextRole) => enc.encode(texts, rolePrompts[role]) } : {}),
     dispose: () => {
       void enc.dispose();
     },
@@ -49,7 +49,7 @@ export const loadModelEncoder: EncoderLoader = async (dir, options) => {
  * The prompts a folder's sentence-transformers config gives queries and documents, chosen as MTEB
  * chooses them for a SentenceTransformer: the prompt named after the prompt type ("query";
  * "document", or the older "passage"), else the folder's default prompt. Null when the config names
- * neither "query" nor "document"/"passage" (the encoder is then symmetric).
+ * neither "query" nor "document"/"passage" (the encoder then has no encodeRole).
  */
 export function mtebRolePrompts(dir: string): Record<TextRole, { promptName?: string }> | null {
   const { prompts } = readPrompts(dir);
