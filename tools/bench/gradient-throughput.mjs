@@ -5,7 +5,8 @@
 //
 //   npx nx run @prunekit/scoring-fisher:build && node tools/bench/gradient-throughput.mjs [--batches 8] [--batch 16] [--micro-batch 0,16]
 //
-// Triplets: the demo's authored finance triplets (apps/cli/src/demo/data.ts, rebuilt here as JSON).
+// Triplets: the demo's TAT-QA training slice (apps/cli/demo/data/finance/train, BM25 negatives), as JSON;
+// runs before 2026-11-30 used the demo's former authored finance triplets (shorter texts).
 // Models: ../shared/models/mini-encoder and the BERT-base-sized random model of make_random_bert.py.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -53,11 +54,9 @@ for (const p of [path.join(root, 'packages/scoring-fisher/dist/index.js'), pytho
     process.exit(1);
   }
 }
-const { financeData } = await import(path.join(root, 'apps/cli/dist/demo/data.js')).catch(() => {
-  console.error('gradient-throughput: build the CLI first (npx nx run @prunekit/cli:build)');
-  process.exit(1);
-});
-const triplets = financeData().train.slice(0, batch * (batches + 1));
+const { readBeir, tripletsFromRetrieval } = await import(path.join(root, 'packages/scoring-fisher/dist/index.js'));
+const demoTrain = await readBeir(path.join(root, 'apps/cli/demo/data/finance/train'), 'train');
+const triplets = (await tripletsFromRetrieval(demoTrain, { negatives: 'bm25', seed: 0 })).slice(0, batch * (batches + 1));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-gt-'));
 const file = path.join(tmp, 'triplets.json');
 fs.writeFileSync(file, JSON.stringify(triplets));

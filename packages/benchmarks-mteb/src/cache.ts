@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Encoder } from './encoder.js';
+import type { Encoder, TextRole } from './encoder.js';
 import { writeFileAtomic } from './io.js';
 
 const MAGIC = Buffer.from('PKEMB1\n', 'latin1');
@@ -99,27 +99,30 @@ export interface EncodeStats {
  * encoded, the rest goes to the encoder in batches of `batchSize`, each batch saved to the cache
  * before the next starts.
  */
-export async function encodeTexts(encoder: Encoder, texts: readonly string[], options: { cache?: EmbeddingCache; batchSize?: number; onBatch?: (done: number, total: number) => void } = {}): Promise<{ vectors: Float32Array[]; stats: EncodeStats }> {
+export async function encodeTexts(encoder: Encoder, texts: readonly string[], options: { cache?: EmbeddingCache; batchSize?: number; onBatch?: (done: number, total: number) => void; role?: TextRole } = {}): Promise<{ vectors: Float32Array[]; stats: EncodeStats }> {
   const batchSize = Math.max(1, options.batchSize ?? 256);
+  // an asymmetric encoder embeds a query and a document differently: its cache entries carry the role
+  const role = encoder.asymmetric === true ? options.role : undefined;
+  const cacheKey = (t: string): string => (role === undefined ? t : `${role}\u0000${t}`);
   const unique = [...new Set(texts)];
   const found = new Map<string, Float32Array>();
   const missing: string[] = [];
   for (const t of unique) {
-    const v = options.cache?.get(t);
+    const v = options.cache?.get(cacheKey(t));
     if (v) found.set(t, v);
     else missing.push(t);
   }
   let dim = found.size > 0 ? found.values().next().value!.length : -1;
   for (let i = 0; i < missing.length; i += batchSize) {
     const batch = missing.slice(i, i + batchSize);
-    const vecs = await encoder.encode(batch);
+    const vecs = role === undefined ? await encoder.encode(batch) : await encoder.encode(batch, role);
     if (!Array.isArray(vecs) || vecs.length !== batch.length) throw new Error(`encoder "${encoder.name}" returned ${Array.isArray(vecs) ? vecs.length : typeof vecs} embeddings for ${batch.length} texts`);
     for (const v of vecs) {
       if (!(v instanceof Float32Array)) throw new Error(`encoder "${encoder.name}" must return Float32Array embeddings`);
       if (dim === -1) dim = v.length;
       if (v.length !== dim) throw new Error(`encoder "${encoder.name}" returned an embedding of dimension ${v.length}, expected ${dim}`);
     }
-    options.cache?.put(batch, vecs);
+    options.cache?.put(batch.map(cacheKey), vecs);
     batch.forEach((t, j) => found.set(t, vecs[j]!));
     options.onBatch?.(Math.min(i + batchSize, missing.length), missing.length);
   }

@@ -96,6 +96,55 @@ describe('evaluateTask / evaluateSuite', () => {
     expect(r.scores.test![0]!.map_at_100).toBe(expected.scores.map_at_100);
   });
 
+  it('an asymmetric encoder gets the query and document roles on retrieval and reranking, none elsewhere, and the cache keeps the roles apart', async () => {
+    const { root, tasks } = makeRoot();
+    const inner = toyEncoder('roles');
+    const seen: { role: string; texts: string[] }[] = [];
+    // a query is embedded as if "q:" were prefixed: a different vector for the same text
+    const roles: Encoder = {
+      name: 'roles', fingerprint: 'roles-v1', asymmetric: true,
+      encode: (t, role) => {
+        seen.push({ role: role ?? 'none', texts: t });
+        return inner.encode(role === 'query' ? t.map((x) => `q ${x}`) : t);
+      },
+    };
+    const cacheDir = path.join(root, 'cache');
+    const byName = Object.fromEntries(tasks.map((t) => [t.name, t]));
+    const r = await evaluateTask(roles, byName.ToyRetrieval!, { datasetsRoot: root, cacheDir });
+    const queries = fs.readFileSync(path.join(root, 'ret', 'queries.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { text: string }).text);
+    const corpus = fs.readFileSync(path.join(root, 'ret', 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { title: string; text: string });
+    expect(seen.filter((s) => s.role === 'query').flatMap((s) => s.texts).sort()).toEqual([...new Set(queries)].sort());
+    expect(seen.filter((s) => s.role === 'document').flatMap((s) => s.texts).length).toBe(new Set(corpus.map((d) => `${d.title} ${d.text}`)).size);
+    // the same metrics as the metric functions on query-role and document-role embeddings
+    const q = await inner.encode(queries.map((x) => `q ${x}`));
+    const c = await inner.encode(corpus.map((d) => `${d.title} ${d.text}`));
+    const ids = corpus.map((_, i) => `d${i}`);
+    const qids = queries.map((_, i) => `q${i}`);
+    const qrels = Object.fromEntries(qids.map((id, i) => [id, { [`d${i}`]: 1, [`d${i + 4}`]: 1 }]));
+    expect(r.scores.test![0]!.ndcg_at_10).toBe(retrievalMetrics(qrels, toRun(qids, exhaustiveSearch(q, c, { topK: 1000, corpusIds: ids, queryIds: qids }), ids)).scores.ndcg_at_10);
+    // a text seen as a query and as a document is cached twice, once per role
+    const text = 'acid base bond';
+    const asQuery = await encodeTexts(roles, [text], { role: 'query', cache: EmbeddingCache.open(cacheDir, 'roles-v1') });
+    const asDoc = await encodeTexts(roles, [text], { role: 'document', cache: EmbeddingCache.open(cacheDir, 'roles-v1') });
+    expect(Array.from(asQuery.vectors[0]!)).not.toEqual(Array.from(asDoc.vectors[0]!));
+    const again = await encodeTexts(roles, [text], { role: 'query', cache: EmbeddingCache.open(cacheDir, 'roles-v1') });
+    expect(again.stats.fromCache).toBe(1);
+    expect(Array.from(again.vectors[0]!)).toEqual(Array.from(asQuery.vectors[0]!));
+    // reranking: the query as a query, candidates as documents; STS: no role
+    seen.length = 0;
+    await evaluateTask(roles, byName.ToyReranking!, { datasetsRoot: root });
+    expect(new Set(seen.map((s) => s.role))).toEqual(new Set(['query', 'document']));
+    seen.length = 0;
+    await evaluateTask(roles, byName.ToySTS!, { datasetsRoot: root });
+    expect(new Set(seen.map((s) => s.role))).toEqual(new Set(['none']));
+    // a symmetric encoder is never given a role
+    const plain = toyEncoder('plain');
+    const args: unknown[] = [];
+    const sym: Encoder = { name: 'plain', fingerprint: 'plain-v1', encode: (...a: Parameters<Encoder['encode']>) => { args.push(a[1]); return plain.encode(a[0]); } };
+    await evaluateTask(sym, byName.ToyRetrieval!, { datasetsRoot: root });
+    expect(args.every((a) => a === undefined)).toBe(true);
+  });
+
   it('re-running after an interruption re-encodes nothing already done, and leaves no partial results file', async () => {
     const { root, tasks } = makeRoot();
     const out = path.join(root, 'results');

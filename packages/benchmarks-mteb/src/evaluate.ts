@@ -1,7 +1,7 @@
 // Running tasks: load data, encode (through the embedding cache), compute metrics, write results.
 import fs from 'node:fs';
 import { EmbeddingCache, encodeTexts } from './cache.js';
-import type { Encoder } from './encoder.js';
+import type { Encoder, TextRole } from './encoder.js';
 import { loadLabelledTexts, loadPairs, loadReranking, loadRetrieval, loadSts } from './data.js';
 import { classificationMetrics, experimentSamples, type ClassificationOptions } from './metrics/classification.js';
 import { clusteringMetrics } from './metrics/clustering.js';
@@ -42,9 +42,9 @@ type Scores = Record<string, unknown> & { main_score: number };
 
 async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: string, options: EvaluateOptions, cache: EmbeddingCache | undefined, warnings: string[]): Promise<Scores> {
   const progress = (stage: ProgressEvent['stage'], done?: number, total?: number): void => options.onProgress?.({ task: task.name, split, stage, ...(done !== undefined ? { done, total } : {}) });
-  const encode = async (texts: string[]): Promise<Float32Array[]> => {
+  const encode = async (texts: string[], role?: TextRole): Promise<Float32Array[]> => {
     progress('encode', 0, texts.length);
-    const { vectors } = await encodeTexts(encoder, texts, { ...(cache ? { cache } : {}), batchSize: options.batchSize ?? 256, onBatch: (d, t) => { progress('encode', d, t); } });
+    const { vectors } = await encodeTexts(encoder, texts, { ...(cache ? { cache } : {}), ...(role ? { role } : {}), batchSize: options.batchSize ?? 256, onBatch: (d, t) => { progress('encode', d, t); } });
     return vectors;
   };
   progress('load');
@@ -54,8 +54,8 @@ async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: stri
       const data = loadRetrieval(task, root, split);
       for (const w of data.warnings) warnings.push(w);
       const { kValues, scoreFunction, ignoreIdenticalIds, queryBlockSize, corpusBlockSize } = task.options;
-      const q = await encode(data.queryTexts);
-      const c = await encode(data.corpusTexts);
+      const q = await encode(data.queryTexts, 'query');
+      const c = await encode(data.corpusTexts, 'document');
       progress('metrics');
       const lists = exhaustiveSearch(q, c, {
         topK: Math.max(...kValues),
@@ -71,14 +71,14 @@ async function evaluateSplit(encoder: Encoder, task: TaskDefinition, split: stri
     }
     case 'reranking': {
       const rows = loadReranking(task, root, split);
-      const all = rows.flatMap((r) => [r.query, ...r.positive, ...r.negative]);
-      const vecs = await encode(all);
+      const queries = await encode(rows.map((r) => r.query), 'query');
+      const docs = await encode(rows.flatMap((r) => [...r.positive, ...r.negative]), 'document');
       progress('metrics');
       let p = 0;
-      const instances = rows.map((r) => {
-        const query = vecs[p++]!;
-        const positive = r.positive.map(() => vecs[p++]!);
-        const negative = r.negative.map(() => vecs[p++]!);
+      const instances = rows.map((r, i) => {
+        const query = queries[i]!;
+        const positive = r.positive.map(() => docs[p++]!);
+        const negative = r.negative.map(() => docs[p++]!);
         return { query, positive, negative };
       });
       const res = rerankingMetrics(instances);

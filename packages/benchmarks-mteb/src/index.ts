@@ -1,5 +1,5 @@
 // @prunekit/benchmarks-mteb: MTEB-style tasks and metrics for any encoder (no TensorFlow).
-export type { Encoder } from './encoder.js';
+export type { Encoder, TextRole } from './encoder.js';
 export { Rng } from './rng.js';
 
 // tasks and data

@@ -1,7 +1,7 @@
 // Model folders as benchmarks-mteb encoders for the apps: tensor-core's encoder adapter with the
 // apps' error type. Commands receive a loader, so tests can pass a fake encoder.
-import type { Encoder } from '@prunekit/benchmarks-mteb';
-import { ModelFolderError, openEncoder, resolveModelFolder } from '@prunekit/tensor-core';
+import type { Encoder, TextRole } from '@prunekit/benchmarks-mteb';
+import { ModelFolderError, openEncoder, readPrompts, resolveModelFolder } from '@prunekit/tensor-core';
 import { CliError } from './errors.js';
 
 export interface LoadEncoderOptions {
@@ -32,12 +32,31 @@ export function checkModelDir(dir: string, flag = '--model'): string {
 export const loadModelEncoder: EncoderLoader = async (dir, options) => {
   const abs = checkModelDir(dir);
   const enc = await openEncoder(abs, { batchSize: options.batchSize, warn: options.warn, ...(options.name ? { name: options.name } : {}) });
+  const rolePrompts = mtebRolePrompts(abs);
   return {
     name: enc.name,
-    fingerprint: enc.fingerprint,
-    encode: (texts) => enc.encode(texts),
+    // the same weights evaluated with role prompts give other scores than before roles were applied
+    fingerprint: rolePrompts ? `${enc.fingerprint}-roles` : enc.fingerprint,
+    ...(rolePrompts ? { asymmetric: true } : {}),
+    encode: (texts, role) => enc.encode(texts, role && rolePrompts ? rolePrompts[role] : {}),
     dispose: () => {
       void enc.dispose();
     },
   };
 };
+
+/**
+ * The prompts a folder's sentence-transformers config gives queries and documents, chosen as MTEB
+ * chooses them for a SentenceTransformer: the prompt named after the prompt type ("query";
+ * "document", or the older "passage"), else the folder's default prompt. Null when the config names
+ * neither "query" nor "document"/"passage" (the encoder is then symmetric).
+ */
+export function mtebRolePrompts(dir: string): Record<TextRole, { promptName?: string }> | null {
+  const { prompts } = readPrompts(dir);
+  const documentName = 'document' in prompts ? 'document' : 'passage' in prompts ? 'passage' : undefined;
+  if (!('query' in prompts) && documentName === undefined) return null;
+  return {
+    query: 'query' in prompts ? { promptName: 'query' } : {},
+    document: documentName !== undefined ? { promptName: documentName } : {},
+  };
+}

@@ -9,6 +9,6 @@ export type { StageProgress } from './stageProgress.js';
 export { taskRegistry, selectTasks, checkDataRoot } from './tasks.js';
 export { runEvaluation } from './evaluate.js';
 export type { EvalRun, EvalRunOptions } from './evaluate.js';
-export { loadModelEncoder, checkModelDir } from './encoder.js';
+export { loadModelEncoder, checkModelDir, mtebRolePrompts } from './encoder.js';
 export type { EncoderLoader, LoadedEncoder, LoadEncoderOptions } from './encoder.js';
 export { builtinMethods, pluginArgs } from './methods.js';

@@ -91,8 +91,8 @@ export interface BatchTensors {
   labels: Int32Array;
 }
 
-/** Rows `idx` of a set, padded (pad id) to their longest; tensors the caller disposes. */
-export function makeBatch(set: TokenizedSet, idx: ArrayLike<number>, padId: number): BatchTensors {
+/** Rows `idx` of a set, padded (pad id, on the right unless told) to their longest; tensors the caller disposes. */
+export function makeBatch(set: TokenizedSet, idx: ArrayLike<number>, padId: number, side: 'left' | 'right' = 'right'): BatchTensors {
   const n = idx.length;
   let len = 1;
   for (let i = 0; i < n; i++) len = Math.max(len, set.ids[idx[i]!]!.length);
@@ -103,9 +103,10 @@ export function makeBatch(set: TokenizedSet, idx: ArrayLike<number>, padId: numb
   for (let i = 0; i < n; i++) {
     const k = idx[i]!;
     const row = set.ids[k]!;
-    ids.set(row, i * len);
-    types.set(set.typeIds[k]!, i * len);
-    mask.fill(1, i * len, i * len + row.length);
+    const at = i * len + (side === 'left' ? len - row.length : 0);
+    ids.set(row, at);
+    types.set(set.typeIds[k]!, at);
+    mask.fill(1, at, at + row.length);
     labels[i] = set.labels[k]!;
   }
   return { inputIds: tf.tensor2d(ids, [n, len], 'int32'), attentionMask: tf.tensor2d(mask, [n, len], 'int32'), tokenTypeIds: tf.tensor2d(types, [n, len], 'int32'), labels };

@@ -2,14 +2,17 @@
 // fixture (tools/fixtures/make_decoder_fixtures.py; its logits match transformers within 1e-4 in
 // tensor-core's decoder-parity test), gates on every bias-free decoder linear, a few training steps
 // through the model's own score head (last non-pad token), and compaction of the gated model by the
-// decoder coupling groups (KV groups, gated-MLP neurons) to a smaller model that reloads in prunekit.
+// decoder coupling groups (KV groups, gated-MLP neurons) to a smaller model that reloads in prunekit;
+// the score head FineGates trains (DecoderScoreHead) against transformers' logits on text padded either side.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, loadModel, readSafetensors, saveCompacted, type EncoderModel } from '@prunekit/tensor-core';
+import { EncoderModel, initBackend, loadModel, readSafetensors, saveCompacted } from '@prunekit/tensor-core';
 import { FineGatesAdapter } from './adapters.js';
+import { DecoderScoreHead } from './head.js';
+import { makeBatch, disposeBatch } from './data.js';
 import { compactGated } from './compact.js';
 import { createRng } from '@prunekit/tensor-core';
 
@@ -102,5 +105,38 @@ describe('FineGates on LlamaForSequenceClassification', () => {
     expect(maxAbsDiff(logits(reloaded), gated)).toBeLessThanOrEqual(1e-4);
     [small, reloaded].forEach((m) => { m.dispose(); });
     adapter.dispose();
+  });
+
+  it('DecoderScoreHead: the folder\'s score.weight on the last non-pad token gives the classifier\'s logits, with batches padded left or right', () => {
+    const textDir = path.resolve(dir, '..', 'llama-cls-text');
+    const cls = loadModel(textDir);
+    const ref = readSafetensors(path.join(textDir, 'reference.safetensors')).tensors;
+    const head = DecoderScoreHead.fromModel(cls, 2);
+    expect(head.fromFolder).toBe(true);
+    expect(head.numParameters()).toBe(2 * 32);
+    // the transformers-tokenized rows, unpadded, batched by makeBatch on each side
+    const ids = ref.get('text.right.input_ids')!;
+    const mask = ref.get('text.right.attention_mask')!;
+    const [rows, seq] = ids.shape as [number, number];
+    const set = { ids: [] as Int32Array[], typeIds: [] as Int32Array[], labels: new Int32Array(rows), size: rows };
+    for (let r = 0; r < rows; r++) {
+      const len = (mask.data as Int32Array).subarray(r * seq, (r + 1) * seq).reduce((a, x) => a + x, 0);
+      set.ids.push(Int32Array.from((ids.data as Int32Array).subarray(r * seq, r * seq + len)));
+      set.typeIds.push(new Int32Array(len));
+    }
+    const base = new EncoderModel({ ...cls.config, head: 'base' }, cls.params, cls.prefix);
+    for (const side of ['right', 'left'] as const) {
+      const b = makeBatch(set, Int32Array.from({ length: rows }, (_, i) => i), cls.config.padTokenId, side);
+      const got = tf.tidy(() => head.forward(base.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask }).lastHiddenState, { inputIds: b.inputIds }).dataSync() as Float32Array);
+      expect(maxAbsDiff(got, ref.get(`text.${side}.logits`)!.data as Float32Array), side).toBeLessThanOrEqual(1e-4);
+      disposeBatch(b);
+    }
+    // another number of labels: a new head (transformers' initialisation), not the folder's
+    const fresh = DecoderScoreHead.fromModel(cls, 3, { seed: 1 });
+    expect(fresh.fromFolder).toBe(false);
+    expect(fresh.params.get('score.weight')!.shape).toEqual([3, 32]);
+    expect(() => DecoderScoreHead.fromModel(base, 2)).toThrow(/needs a \.\.\.ForSequenceClassification decoder/);
+    [head, fresh].forEach((h) => { h.dispose(); });
+    cls.dispose();
   });
 });

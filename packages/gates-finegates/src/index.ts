@@ -3,7 +3,8 @@ export type { GateSpec, GateSetOptions, GateValues, GateManifest, GateStats } fr
 export { GATE_DEFAULTS, gateMu, trainingGate, evalGate, openProbability, sparsityRegulariser, kurtosisWeights } from './regulariser.js';
 export type { RegulariserTerm } from './regulariser.js';
 export { gatedView, loraView, biasOf } from './view.js';
-export { ClassificationHead, HEAD_NAMES } from './head.js';
+export { ClassificationHead, DecoderScoreHead, HEAD_NAMES } from './head.js';
+export type { TaskHead } from './head.js';
 export { TASKS, readExamples, labelSet, subsample, tokenize, makeBatch, disposeBatch, loadTask } from './data.js';
 export type { TaskSpec, Example, TokenizedSet, BatchTensors, LoadedTask } from './data.js';
 export { METHODS, createAdapter, encoderParameterNames, FineGatesAdapter, LoraAdapter, OverrideAdapter } from './adapters.js';

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { defineMethod, seedOption, targetsOption, positiveIntOption, z, type HostTensor, type MethodArtifact, type MethodContext, type MethodDefinition } from '@prunekit/tensor-core';
 import { FineGatesAdapter, type Method } from './adapters.js';
 import { TASKS } from './data.js';
-import { adaptedWeight, DEFAULT_LR, trainGates, type GatesTrained } from './run.js';
+import { adaptedWeight, DEFAULT_LR, trainGates, withTrainedScoreHead, type GatesTrained } from './run.js';
+import { DecoderScoreHead } from './head.js';
 
 // The training run behind each artifact these methods return, for callers in the same process that
 // measure the models before the artifact frees them (the bench times the compacted model against the
@@ -91,28 +92,33 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
       const gates = a.gates.toHost({ method, task: ctx.data.task, targetSparsity: o.sparsity, modelFingerprint: t.report.modelFingerprint });
       const removal = t.removal!;
       const compacted = t.compacted!;
+      const kept = `${removal.totalAfter.toLocaleString('en-US')} of ${removal.totalBefore.toLocaleString('en-US')} parameters kept`;
       return remember({
         kind: 'compacted-model',
         model: compacted,
         gates: { tensors: gates.tensors, metadata: { manifest: JSON.stringify({ ...gates.manifest, gates: undefined }), gates: JSON.stringify(gates.manifest.gates) } },
-        head: headFile,
+        // a decoder classifier's trained score head is in the model itself (score.weight, config.json's labels)
+        ...(t.headInModel ? {} : { head: headFile }),
         source, data, metrics: { ...metrics, compactMaxDiff: t.compactMaxDiff }, reports,
         sparsity: {
           definition: 'fraction of the attention + FFN linear parameters removed by compaction',
           total: removal.linearRemovedFraction,
           perMatrix: removal.layers.map((l, i) => ({ name: `layer ${i}`, numel: l.paramsBefore, kept: l.paramsAfter, sparsity: l.paramsBefore ? l.removed / l.paramsBefore : 0 })),
         },
-        summary: `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + FFN parameters (${removal.totalAfter.toLocaleString('en-US')} of ${removal.totalBefore.toLocaleString('en-US')} parameters kept); this folder holds the compacted encoder, the classification head is prunekit/head.safetensors.`,
+        summary: t.headInModel
+          ? `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + MLP parameters (${kept}); this folder holds the compacted sequence classifier with its trained score head (last non-pad token) and the task's labels in config.json.`
+          : `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + FFN parameters (${kept}); this folder holds the compacted encoder, the classification head is prunekit/head.safetensors.`,
         dispose: () => { t.dispose(); },
       });
     }
     return remember({
       kind: 'fine-tuned-model',
-      model: t.full,
+      // a decoder classifier keeps its trained score head inside (score.weight, config.json's labels)
+      model: t.head instanceof DecoderScoreHead ? withTrainedScoreHead(t.full, t.head, t.labels) : t.full,
       override: adaptedWeight(a),
-      head: headFile,
+      ...(t.headInModel ? {} : { head: headFile }),
       source, data, metrics, reports,
-      summary: `${method} on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}% with ${t.trainable.total.toLocaleString('en-US')} trainable parameters; the adapted weights are merged into this folder, the classification head is prunekit/head.safetensors.`,
+      summary: `${method} on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}% with ${t.trainable.total.toLocaleString('en-US')} trainable parameters; the adapted weights are merged into this folder, ${t.headInModel ? 'with the trained score head inside' : 'the classification head is prunekit/head.safetensors'}.`,
       dispose: () => { t.dispose(); },
     });
   } catch (e) {

@@ -17,7 +17,7 @@ import { createAdapter, FineGatesAdapter, LoraAdapter, METHODS, OverrideAdapter,
 import { compactGated, formatRemoval, type RemovalReport } from './compact.js';
 import { initialThetaClosedAuc, type GateStats } from './gates.js';
 import { disposeBatch, loadTask, makeBatch, tokenize, TASKS, type LoadedTask, type TaskSpec } from './data.js';
-import { ClassificationHead } from './head.js';
+import { ClassificationHead, DecoderScoreHead, type TaskHead } from './head.js';
 import { classificationMetrics, predict, trainClassifier, type Metrics, type StepInfo } from './train.js';
 
 export interface RunGatesOptions {
@@ -105,7 +105,10 @@ export interface GatesTrained {
   full: EncoderModel;
   model: EncoderModel;
   adapter: Adapter;
-  head: ClassificationHead;
+  /** the task head: a new RoBERTa-style head on the first token (encoders), or a decoder classifier's own score head */
+  head: TaskHead;
+  /** the head is the decoder's own score head: it lives inside `compacted` (score.weight), not beside it */
+  headInModel: boolean;
   labels: string[];
   metrics: Metrics;
   trainable: RunGatesResult['trainable'];
@@ -146,12 +149,15 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
   const full = loadModel(o.model);
   const model = encoderOf(full);
   let adapter: Adapter | null = null;
-  let head: ClassificationHead | null = null;
+  let head: TaskHead | null = null;
   let compacted: EncoderModel | undefined;
   let compactedNoGather: EncoderModel | undefined;
   try {
     const tokenizer = await Tokenizer.fromPretrained(o.model);
-    const padId = tokenizer.specialIds.pad ?? 0;
+    // a decoder ...ForSequenceClassification trains its own score head (last non-pad token: FineGates' Llama setting)
+    const headInModel = full.config.family === 'decoder' && full.config.head === 'cls';
+    const padId = headInModel ? decoderPadId(o.model, full, tokenizer) : tokenizer.specialIds.pad ?? 0;
+    const paddingSide = headInModel ? tokenizer.paddingSide : 'right';
     progress('tokenise', 0, 1);
     const train = await tokenize(tokenizer, task.train, task.labels, maxLength);
     const test = await tokenize(tokenizer, task.test, task.labels, maxLength);
@@ -163,13 +169,15 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
       ...(o.targets ? { policy: parsePolicy(o.targets) } : {}),
       ...(o.loraRank ? { loraRank: o.loraRank } : {}),
     });
-    head = ClassificationHead.create(model.config.hiddenSize, task.labels.length, { seed, initStd: model.config.raw.initializer_range as number | undefined ?? 0.02 });
+    head = headInModel
+      ? DecoderScoreHead.fromModel(full, task.labels.length, { seed })
+      : ClassificationHead.create(model.config.hiddenSize, task.labels.length, { seed, initStd: model.config.raw.initializer_range as number | undefined ?? 0.02 });
     const initialTheta = adapter instanceof FineGatesAdapter ? adapter.gates.theta() : undefined;
     const fp = fingerprintOf(o, modelFingerprint(full));
     if (!o.workDir && !o.out) throw new Error('trainGates needs workDir (or out)');
     const workDir = o.workDir ?? `${o.out!}.work`;
     const tr = trainClassifier(model, adapter, head, train, {
-      steps, batchSize, lr, headLr: o.headLr ?? 1e-3, ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), seed, padId,
+      steps, batchSize, lr, headLr: o.headLr ?? 1e-3, ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}), seed, padId, paddingSide,
       ...(o.sparsityStartStep !== undefined ? { sparsityStartStep: o.sparsityStartStep } : {}),
       ...(o.freezeGatesInWarmup !== undefined ? { freezeGatesInWarmup: o.freezeGatesInWarmup } : {}),
       checkpointDir: workDir, checkpointEvery: o.checkpointEvery ?? 50, fingerprint: fp,
@@ -180,7 +188,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     });
 
     progress('evaluate', 0, 1);
-    const pred = predict(model, adapter, head, test, padId);
+    const pred = predict(model, adapter, head, test, padId, 64, paddingSide);
     const metrics = classificationMetrics(pred, test.labels, task.labels.length);
     progress('evaluate', 1, 1, `accuracy ${(100 * metrics.accuracy).toFixed(2)}%`);
 
@@ -191,12 +199,14 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     if (adapter instanceof FineGatesAdapter) {
       initialThetaAuc = initialThetaClosedAuc(initialTheta!, adapter.gates);
       progress('compact', 0, 1);
-      const c = compactGated(model, adapter);
+      // a decoder classifier is compacted whole, with the trained score head and the task's labels in config.json
+      const source = head instanceof DecoderScoreHead ? withTrainedScoreHead(full, head, task.labels) : model;
+      const c = compactGated(source, adapter);
       compacted = c.model;
       removal = c.report;
       gateStats = adapter.gates.stats();
-      compactMaxDiff = maxLogitDiff(model, adapter, c.model, head, test, padId);
-      if (o.keepModels) compactedNoGather = compactGated(model, adapter, { gatherInputs: false }).model;
+      compactMaxDiff = maxLogitDiff(model, adapter, c.model, head, test, padId, paddingSide);
+      if (o.keepModels) compactedNoGather = compactGated(source, adapter, { gatherInputs: false }).model;
       progress('compact', 1, 1, `${(100 * removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed, ${(100 * removal.totalRemovedFraction).toFixed(1)}% of the whole model; gates closed/half-open/open ${gateStats.gates.closed}/${gateStats.gates.halfOpen}/${gateStats.gates.open}`);
     }
 
@@ -204,6 +214,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     const seconds = (performance.now() - t0) / 1000;
     const report = {
       method: o.method, task: taskName, model: path.resolve(o.model), modelFingerprint: modelFingerprint(full),
+      head: head instanceof DecoderScoreHead ? { kind: 'decoder-score', name: head.weightName, token: 'last non-pad', paddingSide, fromFolder: head.fromFolder } : { kind: 'first-token', name: 'classifier' },
       settings: { sparsity: o.method === 'finegates' ? sparsity : null, steps, batchSize, lr, headLr: o.headLr ?? 1e-3, gateLr: o.method === 'finegates' ? (o.gateLr ?? lr) : null, sparsityStartStep: o.method === 'finegates' ? (o.sparsityStartStep ?? 0) : null, freezeGatesInWarmup: o.method === 'finegates' && (o.sparsityStartStep ?? 0) > 0 ? (o.freezeGatesInWarmup ?? true) : null, lambda: o.method === 'finegates' ? (o.lambda ?? 50) : null, kurtosis: o.kurtosis ?? false, targets: o.targets ?? 'attention+mlp', maxLength, seed, weightDecay: 0, schedule: 'constant' },
       data: { labels: task.labels, train: train.size, test: test.size, note: task.note },
       metrics, trainable, gateStats: gateStats ?? null, initialThetaAuc: initialThetaAuc ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
@@ -214,7 +225,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     const c = compacted;
     const cng = compactedNoGather;
     return {
-      full, model, adapter: a, head: h, labels: task.labels, metrics, trainable, test, padId, losses: tr.losses, resumedFrom: tr.resumedFrom, dataNote: task.note, workDir, report,
+      full, model, adapter: a, head: h, headInModel, labels: task.labels, metrics, trainable, test, padId, losses: tr.losses, resumedFrom: tr.resumedFrom, dataNote: task.note, workDir, report,
       ...(removal ? { removal } : {}), ...(compactMaxDiff !== undefined ? { compactMaxDiff } : {}), ...(gateStats ? { gateStats } : {}),
       ...(initialThetaAuc !== undefined ? { initialThetaAuc } : {}),
       ...(c ? { compacted: c } : {}), ...(cng ? { compactedNoGather: cng } : {}),
@@ -291,16 +302,38 @@ export function adaptedWeight(a: Adapter): (name: string, t: tf.Tensor) => tf.Te
   };
 }
 
-function maxLogitDiff(model: EncoderModel, adapter: FineGatesAdapter, small: EncoderModel, head: ClassificationHead, set: Awaited<ReturnType<typeof tokenize>>, padId: number): number {
+/** The decoder classifier's pad id: config.json pad_token_id, which must be the tokenizer's pad token (transformers finds the last real token with it). */
+function decoderPadId(dir: string, full: EncoderModel, tokenizer: Tokenizer): number {
+  const cfgPad = full.config.padTokenId;
+  const tokPad = tokenizer.specialIds.pad;
+  if (cfgPad < 0) throw new Error(`${path.join(dir, 'config.json')}: field "pad_token_id" is missing; a sequence classifier finds each row's last real token with it (set it to the tokenizer's pad token id${tokPad !== undefined ? `, ${tokPad}` : ''})`);
+  if (tokPad !== undefined && tokPad !== cfgPad) throw new Error(`${path.join(dir, 'config.json')}: field "pad_token_id" is ${cfgPad} but the tokenizer pads with id ${tokPad}; they must be the same token`);
+  return cfgPad;
+}
+
+/** The decoder classifier with the trained score head in place of its own, and config.json's labels set to the task's. */
+export function withTrainedScoreHead(full: EncoderModel, head: DecoderScoreHead, labels: readonly string[]): EncoderModel {
+  const params = new Map(full.params);
+  params.set(head.weightName, head.params.get(head.weightName)!);
+  const id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
+  const label2id = Object.fromEntries(labels.map((l, i) => [l, i]));
+  const raw: Record<string, unknown> = { ...full.config.raw, id2label, label2id };
+  delete raw.num_labels;
+  return new EncoderModel({ ...full.config, raw, numLabels: labels.length }, params, full.prefix);
+}
+
+function maxLogitDiff(model: EncoderModel, adapter: FineGatesAdapter, small: EncoderModel, head: TaskHead, set: Awaited<ReturnType<typeof tokenize>>, padId: number, paddingSide: 'left' | 'right' = 'right'): number {
   let max = 0;
   for (let i = 0; i < set.size; i += 64) {
     const idx = Int32Array.from({ length: Math.min(64, set.size - i) }, (_, k) => i + k);
-    const b = makeBatch(set, idx, padId);
+    const b = makeBatch(set, idx, padId, paddingSide);
     try {
       const d = tf.tidy(() => {
         const inputs = { inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds };
-        const g = head.forward(model.forward(inputs, { view: adapter.evalView() }).lastHiddenState);
-        const c = head.forward(small.forward(inputs).lastHiddenState);
+        const g = head.forward(model.forward(inputs, { view: adapter.evalView() }).lastHiddenState, { inputIds: b.inputIds });
+        // a compacted decoder classifier computes its own logits (score head inside)
+        const out = small.forward(inputs);
+        const c = small.config.head === 'cls' && out.logits ? out.logits : head.forward(out.lastHiddenState, { inputIds: b.inputIds });
         return tf.max(tf.abs(tf.sub(g, c)));
       });
       max = Math.max(max, d.dataSync()[0]!);

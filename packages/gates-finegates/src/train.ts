@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BatchOrder, createRng, crossEntropyLoss, trainSync, type EncoderModel, type VariableGroup } from '@prunekit/tensor-core';
 import type { Adapter } from './adapters.js';
 import { disposeBatch, makeBatch, type BatchTensors, type TokenizedSet } from './data.js';
-import type { ClassificationHead } from './head.js';
+import type { TaskHead } from './head.js';
 import { FineGatesAdapter } from './adapters.js';
 
 export interface TrainOptions {
@@ -29,6 +29,8 @@ export interface TrainOptions {
   weightDecay?: number;
   seed: number;
   padId: number;
+  /** the side padding goes on (default right; a decoder classifier pads on its tokenizer's side) */
+  paddingSide?: 'left' | 'right';
   /** checkpoint folder: resumed from when present, written every `checkpointEvery` steps */
   checkpointDir?: string;
   checkpointEvery?: number;
@@ -67,7 +69,7 @@ function batchOrder(n: number, batchSize: number, seed: number): BatchOrder {
 }
 
 /** Trains adapter + head on a tokenised set with tensor-core's trainer. The model's own weights are never modified. */
-export function trainClassifier(model: EncoderModel, adapter: Adapter, head: ClassificationHead, data: TokenizedSet, options: TrainOptions): TrainResult {
+export function trainClassifier(model: EncoderModel, adapter: Adapter, head: TaskHead, data: TokenizedSet, options: TrainOptions): TrainResult {
   if (!(options.steps >= 0)) throw new Error(`steps must be ≥ 0 (got ${options.steps})`);
   const wd = options.weightDecay ?? 0;
   const isGate = (n: string): boolean => /\.gate_(rows|cols)$/.test(n);
@@ -92,7 +94,7 @@ export function trainClassifier(model: EncoderModel, adapter: Adapter, head: Cla
     groups,
     steps: options.steps,
     order: batchOrder(data.size, options.batchSize, options.seed),
-    loadBatch: (idx) => makeBatch(data, idx, options.padId),
+    loadBatch: (idx) => makeBatch(data, idx, options.padId, options.paddingSide),
     disposeBatch,
     // dropout and gate noise depend only on (seed, step)
     beforeStep: ({ step }) => {
@@ -113,7 +115,7 @@ export function trainClassifier(model: EncoderModel, adapter: Adapter, head: Cla
           ...(seen ? { onLinearInput: (name: string, x: tf.Tensor2D) => { seen.set(name, tf.tidy(() => tf.mean(x, 0)).dataSync() as Float32Array); } } : {}),
         },
       );
-      return crossEntropyLoss(head.forward(out.lastHiddenState, { training: true, dropoutSeed }), batch.labels);
+      return crossEntropyLoss(head.forward(out.lastHiddenState, { training: true, dropoutSeed, inputIds: batch.inputIds }), batch.labels);
     },
     regularisers: [{ name: 'regulariser', term: (ctx) => (ctx.step < warmup ? null : adapter.regularisation(inputs)) }],
     onStep: (l) => {
@@ -131,16 +133,16 @@ export function trainClassifier(model: EncoderModel, adapter: Adapter, head: Cla
 }
 
 /** Predicted label indices for a set under the adapter's evaluation view (no dropout, no gate noise). */
-export function predict(model: EncoderModel, adapter: Adapter | null, head: ClassificationHead, data: TokenizedSet, padId: number, batchSize = 64): Int32Array {
+export function predict(model: EncoderModel, adapter: Adapter | null, head: TaskHead, data: TokenizedSet, padId: number, batchSize = 64, paddingSide: 'left' | 'right' = 'right'): Int32Array {
   const pred = new Int32Array(data.size);
   for (let i = 0; i < data.size; i += batchSize) {
     const idx = Int32Array.from({ length: Math.min(batchSize, data.size - i) }, (_, k) => i + k);
-    const batch = makeBatch(data, idx, padId);
+    const batch = makeBatch(data, idx, padId, paddingSide);
     try {
       const p = tf.tidy(() => {
         const view = adapter ? adapter.evalView() : model.denseView;
         const out = model.forward({ inputIds: batch.inputIds, attentionMask: batch.attentionMask, tokenTypeIds: batch.tokenTypeIds }, { view });
-        return tf.argMax(head.forward(out.lastHiddenState), -1);
+        return tf.argMax(head.forward(out.lastHiddenState, { inputIds: batch.inputIds }), -1);
       });
       pred.set(p.dataSync() as Int32Array, i);
       p.dispose();

@@ -53,6 +53,10 @@ type GapruneOptions = z.output<typeof gapruneSchema>;
 
 async function runScoring(method: ScoringMethod, ctx: MethodContext<GapruneOptions | z.output<typeof baselineSchema>>): Promise<MethodArtifact> {
   const o = ctx.options;
+  // structured pruning writes a compacted folder of its own (runStructuredPrune); a registry run
+  // returns masks, so it refuses rather than silently giving an unstructured model
+  if (o.structure !== undefined) throw new Error(`${method}: option "structure" (${o.structure}) is applied by runStructuredPrune (prunekit prune --structure), which writes the compacted model; the registry's run gives masked weights only`);
+  if (o.distill !== undefined) throw new Error(`${method}: option "distill" applies to structured pruning (runStructuredPrune, prunekit prune --structure)`);
   const need = methodNeeds(method);
   const domain = ctx.data.domain && (need.domain || need.calibrationTexts || o.retrainSteps > 0) ? await readTriplets(ctx.data.domain) : undefined;
   const general = ctx.data.general && need.general ? await readTriplets(ctx.data.general) : undefined;

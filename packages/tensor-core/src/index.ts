@@ -31,8 +31,8 @@ export type { MaskStats, MatrixMaskStats, MaskManifest } from './prune/maskset.j
 export { maskedView, overrideView } from './prune/views.js';
 
 export * from './tokenizer/index.js';
-export { SentenceEncoder, readPrompts } from './model/encoder.js';
-export type { SentenceEncodeOptions, SentenceEncoderOptions } from './model/encoder.js';
+export { SentenceEncoder, readPrompts, selectPrompt } from './model/encoder.js';
+export type { SentenceEncodeOptions, SentenceEncoderOptions, PromptOptions } from './model/encoder.js';
 
 export * from './train/index.js';
 

@@ -148,7 +148,10 @@ export function presetVariants(p: GaprunePreset): Variant[] {
   return out;
 }
 
-interface PreparedData {
+/** The data settings of a preset (the structured suite prepares its data with them too). */
+export type SuiteDataSettings = Pick<GaprunePreset, 'domainSize' | 'generalSize' | 'pairShare' | 'dataSeed' | 'domainTasks' | 'generalTasks' | 'quickTasks' | 'corpusCaps'>;
+
+export interface PreparedData {
   domain: TripletSet;
   general: TripletSet;
   files: { domain: string; general: string };
@@ -157,7 +160,11 @@ interface PreparedData {
   notes: string[];
 }
 
-async function prepare(domainName: GapruneDomain, p: GaprunePreset, ctx: BenchRunContext): Promise<PreparedData> {
+/**
+ * Domain and general triplets written under <out>/data and the preset's tasks resolved (derived
+ * ChemLit-QA half, subsampled corpora, quick variants), with notes saying where every part came from.
+ */
+export async function prepareSuiteData(domainName: GapruneDomain, p: SuiteDataSettings, ctx: BenchRunContext): Promise<PreparedData> {
   const dataDir = path.join(ctx.outDir, 'data');
   fs.mkdirSync(dataDir, { recursive: true });
   const notes: string[] = [];
@@ -270,7 +277,7 @@ async function runGapruneSuite(domainName: GapruneDomain, preset: GaprunePreset,
     ctx.io.err(`prunekit-bench: gaprune [${((performance.now() - t0) / 1000).toFixed(0)} s]: ${l}\n`);
   };
   await initBackend({ warn: log });
-  const data = await prepare(domainName, preset, ctx);
+  const data = await prepareSuiteData(domainName, preset, ctx);
   const variants = presetVariants(preset);
   const pct = (s: number): string => `${Math.round(100 * s)}%`;
   outcome.notes.push(

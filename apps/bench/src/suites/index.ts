@@ -5,13 +5,15 @@ import { gapruneKind } from './gaprune.js';
 import { SuiteRegistry } from './registry.js';
 import { smpKind } from './smp.js';
 import { finegatesKind } from './finegates.js';
+import { structuredKind } from './structured.js';
 
 export function defaultSuiteRegistry(): SuiteRegistry {
   return new SuiteRegistry()
     .register(evalKind)
     .register(gapruneKind)
     .register(smpKind)
-    .register(finegatesKind);
+    .register(finegatesKind)
+    .register(structuredKind);
 }
 
 export { SuiteRegistry } from './registry.js';

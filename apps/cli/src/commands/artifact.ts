@@ -2,7 +2,7 @@
 //   inspect DIR [--json]           what it is, sparsity per matrix, what exact compaction removes, size, lineage
 //   compact DIR --out DIR          exact structural removal wherever masks or zero weights allow it
 //   embed --model DIR --input F --out F   sentence embeddings (.npy or .jsonl) with the folder's pooling/normalisation
-//                                  (an ONNX export folder runs on onnxruntime-node)
+//                                  and prompts (--prompt-name / --prompt; an ONNX export folder runs on onnxruntime-node)
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -73,17 +73,28 @@ export function registerArtifact(program: Command, ctx: CliContext): void {
     .requiredOption('--input <file>', 'texts: .txt (one per line) or .jsonl ({"text": ...} per line)')
     .requiredOption('--out <file>', 'output: .npy or .jsonl ({"text", "embedding"} per line), written atomically')
     .option('--batch-size <n>', 'texts per forward pass', positiveInt('--batch-size'), 32)
-    .action(async (o: { model: string; input: string; out: string; batchSize: number }) => {
+    .option('--prompt-name <name>', "prefix every text with this prompt of the folder's config_sentence_transformers.json (e.g. query), as sentence-transformers' encode(prompt_name=...); default: its default_prompt_name, if any")
+    .option('--prompt <text>', 'prefix every text with this literal prompt (instead of a named one)')
+    .action(async (o: { model: string; input: string; out: string; batchSize: number; promptName?: string; prompt?: string }) => {
       checkModelDir(o.model);
       if (!o.out.endsWith('.npy') && !o.out.endsWith('.jsonl')) throw new CliError(`--out ${o.out}: expected a .npy or .jsonl file name`);
+      if (o.prompt !== undefined && o.promptName !== undefined) throw new CliError('--prompt and --prompt-name: give one of them, not both');
+      const prompt = { ...(o.promptName !== undefined ? { promptName: o.promptName } : {}), ...(o.prompt !== undefined ? { prompt: o.prompt } : {}) };
       const texts = await readTexts(o.input);
       // a model folder runs on tfjs, an ONNX export folder (onnx/model.onnx, no safetensors) on onnxruntime-node
       const enc = await openEncoder(checkModelDir(o.model), { batchSize: o.batchSize, warn: (l) => { ctx.io.err(`${l}\n`); } });
       try {
-        const rows = await enc.encode(texts);
+        let used: string;
+        try {
+          used = enc.promptFor(prompt);
+        } catch (e) {
+          throw new CliError(`--prompt-name: ${(e as Error).message}`);
+        }
+        const rows = await enc.encode(texts, prompt);
         if (o.out.endsWith('.npy')) writeNpyF32(o.out, rows);
         else writeFileAtomic(o.out, rows.map((r, i) => JSON.stringify({ text: texts[i], embedding: Array.from(r) })).join('\n') + (rows.length ? '\n' : ''));
-        ctx.io.err(`prunekit: ${rows.length} embeddings of dimension ${rows[0]?.length ?? 0} written to ${o.out} (${enc.runtime})\n`);
+        const withPrompt = used === '' ? '' : `, prompt ${o.promptName !== undefined ? `"${o.promptName}"` : o.prompt !== undefined ? 'from --prompt' : 'default'} ${JSON.stringify(used)}`;
+        ctx.io.err(`prunekit: ${rows.length} embeddings of dimension ${rows[0]?.length ?? 0} written to ${o.out} (${enc.runtime}${withPrompt})\n`);
       } finally {
         await enc.dispose();
       }

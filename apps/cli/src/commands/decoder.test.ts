@@ -83,6 +83,51 @@ describe.each([
     expect(rows.map((x) => x.text)).toEqual(sentences);
   });
 
+  it('embed --prompt-name query gives sentence-transformers\' encode(prompt_name="query") (1e-5); --prompt TEXT the same; an unknown name names the file and its prompts', async () => {
+    const input = path.join(tmp, `${name}-q.txt`);
+    fs.writeFileSync(input, `${sentences.join('\n')}\n`);
+    const npy = path.join(tmp, `${name}-q.npy`);
+    const r = await cli(['embed', '--model', dir, '--input', input, '--out', npy, '--prompt-name', 'query']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('prompt "query"');
+    const q = readNpy(npy);
+    expect(maxAbsDiff(q.data, ref.tensors.get('st.query_embeddings')!.data as Float32Array)).toBeLessThanOrEqual(1e-5);
+    // the prompt matters: without it the embeddings are sentence-transformers' plain ones
+    expect(maxAbsDiff(q.data, expected.data as Float32Array)).toBeGreaterThan(1e-3);
+    const literal = path.join(tmp, `${name}-lit.npy`);
+    expect((await cli(['embed', '--model', dir, '--input', input, '--out', literal, '--prompt', ref.metadata.st_query_prompt!])).code).toBe(0);
+    expect(maxAbsDiff(readNpy(literal).data, q.data)).toBe(0);
+    const bad = await cli(['embed', '--model', dir, '--input', input, '--out', path.join(tmp, `${name}-bad.npy`), '--prompt-name', 'passage']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain(`no prompt named "passage" in ${path.join(dir, 'config_sentence_transformers.json')}: it defines "query", "document"`);
+    expect(fs.existsSync(path.join(tmp, `${name}-bad.npy`))).toBe(false);
+    const both = await cli(['embed', '--model', dir, '--input', input, '--out', path.join(tmp, `${name}-both.npy`), '--prompt-name', 'query', '--prompt', 'x']);
+    expect(both.stderr).toContain('give one of them, not both');
+  });
+
+  it('export --format onnx keeps the prompts and pooling: embed --prompt-name on the ONNX folder equals tfjs (1e-4)', async () => {
+    const onnx = path.join(tmp, `${name}-onnx`);
+    const x = await cli(['export', dir, '--format', 'onnx', '--out', onnx]);
+    expect(x.code, x.stderr).toBe(0);
+    for (const f of ['config_sentence_transformers.json', 'modules.json', '1_Pooling/config.json', 'sentence_bert_config.json', 'tokenizer.json']) {
+      expect(fs.readFileSync(path.join(onnx, f), 'utf8'), f).toBe(fs.readFileSync(path.join(dir, f), 'utf8'));
+    }
+    const input = path.join(tmp, `${name}-onnx.txt`);
+    fs.writeFileSync(input, `${sentences.join('\n')}\n`);
+    for (const prompt of [['--prompt-name', 'query'], ['--prompt-name', 'document'], []]) {
+      const [a, b] = [path.join(tmp, `${name}-tfjs-p.npy`), path.join(tmp, `${name}-onnx-p.npy`)];
+      expect((await cli(['embed', '--model', dir, '--input', input, '--out', a, '--batch-size', '3', ...prompt])).code).toBe(0);
+      const e = await cli(['embed', '--model', onnx, '--input', input, '--out', b, '--batch-size', '3', ...prompt]);
+      expect(e.code, e.stderr).toBe(0);
+      expect(e.stderr).toContain('onnxruntime');
+      expect(maxAbsDiff(readNpy(b).data, readNpy(a).data), prompt.join(' ')).toBeLessThanOrEqual(1e-4);
+    }
+    const want = ref.tensors.get('st.query_embeddings')!.data as Float32Array;
+    const c = path.join(tmp, `${name}-onnx-q.npy`);
+    expect((await cli(['embed', '--model', onnx, '--input', input, '--out', c, '--prompt-name', 'query'])).code).toBe(0);
+    expect(maxAbsDiff(readNpy(c).data, want)).toBeLessThanOrEqual(1e-4);
+  }, 60_000);
+
   it('eval runs an STS and a retrieval task and writes MTEB-style results', async () => {
     const syn = writeSyntheticTasks();
     const out = path.join(tmp, `${name}-eval`);

@@ -134,17 +134,3 @@ describe('prunekit prune / score / retrain', () => {
     expect(one.stdout).not.toMatch(/^ {2}gaprune \(/m);
   });
 });
-
-describe('prunekit demo', () => {
-  it('runs the main job on the bundled model and reports dense, GAPrune, magnitude and random', async () => {
-    const r = await cli(['demo', '--work-dir', path.join(tmp, 'demo'), '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const { rows } = JSON.parse(r.stdout) as { rows: { method: string; finance: number }[] };
-    expect(rows.map((x) => x.method)).toEqual(['dense', 'gaprune', 'magnitude', 'random']);
-    for (const row of rows) {
-      expect(row.finance).toBeGreaterThan(0);
-      expect(row.finance).toBeLessThanOrEqual(1);
-    }
-    expect(r.stderr).toContain('DAI diagnostics: Spearman(DAI, |W|)');
-  });
-});

@@ -21,6 +21,7 @@ import { MaskSet } from '../prune/maskset.js';
 import { prunableParameters, ATTENTION_AND_MLP } from '../prune/policy.js';
 import { compact } from '../structure/compact.js';
 import { planFromMasks } from '../structure/plan.js';
+import { saveCompacted } from '../structure/export.js';
 import { fixturesDir, maxAbsDiff, readReference } from '../test-support/reference.js';
 import { referencePython, workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { OnnxSentenceEncoder, openOnnxSession, runOnnx } from '../runtime/onnx-encoder.js';
@@ -192,4 +193,66 @@ describe('exported decoder folders', () => {
       }
     }
   }, 300_000);
+});
+
+// transformers.js (@huggingface/transformers 4.3) runs these folders offline: for model_type llama / qwen3
+// it builds LlamaModel / Qwen3Model (DecoderOnlyWithoutHead), whose forward feeds a session only the
+// inputs it declares (our graph: input_ids, attention_mask; no position_ids or past_key_values, so no
+// KV cache is allocated) and returns every graph output. sentence_embedding (pooling inside the graph) is
+// right for any padding; the feature-extraction pipeline's pooling "last_token" takes the last position,
+// which is the last real token only for one text or left padding (Qwen3), not for right-padded batches (Llama).
+describe('decoder ONNX folders in transformers.js (offline, local folder)', () => {
+  // short: the prompt alone is about 52 of the fixtures' 64 tokens (transformers.js cannot pad a batch whose
+  // longest row exceeds model_max_length unless it truncates; truncated rows were not compared here)
+  const texts = ['A cat sat.', 'Hi.', 'The cat sat.'];
+  const local = path.join(tmp, 'transformers-js');
+  const maxRows = (got: ArrayLike<number>, want: Float32Array[]): number => {
+    const d = want[0]!.length;
+    return Math.max(...want.map((w, i) => maxAbsDiff(Array.from({ length: d }, (_, j) => got[i * d + j]!), w)));
+  };
+
+  it('qwen3-embed and llama-embed, dense and compacted (per-layer sizes): AutoModel\'s sentence_embedding of a padded batch with the query prompt, and the pipeline one text at a time, equal prunekit (1e-4)', async () => {
+    const { env, pipeline, AutoModel, AutoTokenizer } = await import('@huggingface/transformers');
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = local;
+    for (const name of ['qwen3-embed', 'llama-embed']) {
+      const dir = path.join(root, name);
+      // compacted: layer 0 loses KV group 1 and 10 MLP neurons (sizes no standard config states)
+      const model = loadModel(dir, { encoderOnly: true });
+      const headDim = model.config.decoder!.headDim;
+      const oCols = [2, 3].flatMap((h) => Array.from({ length: headDim }, (_, i) => h * headDim + i));
+      const small = compact(model, planFromMasks(model, masksFor(model, [[0, 'attn_output', 1, oCols], [0, 'ffn_down', 1, [0, 3, 5, 7, 11, 13, 17, 19, 23, 29]]])));
+      const compactedDir = path.join(tmp, `${name}-tjs-compacted`);
+      await saveCompacted(small, compactedDir, { companionsFrom: dir });
+      [model, small].forEach((m) => { m.dispose(); });
+      for (const [kind, src] of [['dense', dir], ['compacted', compactedDir]] as const) {
+        const id = `${name}-${kind}`;
+        await exportOnnx(src, path.join(local, id));
+        const enc = await SentenceEncoder.load(src);
+        const prompt = enc.promptFor({ promptName: 'query' });
+        const want = await enc.encode(texts, { promptName: 'query' });
+        const plain = await enc.encode(texts);
+        enc.dispose();
+        const tokenizer = await AutoTokenizer.from_pretrained(id);
+        const tjsModel = await AutoModel.from_pretrained(id, { dtype: 'fp32' });
+        // transformers.js applies no sentence-transformers prompt: the caller prefixes it
+        const inputs = tokenizer(texts.map((t) => prompt + t), { padding: true });
+        expect(inputs.input_ids.dims[1]).toBeLessThan(enc.maxLength);
+        const out = (await tjsModel(inputs)) as Record<string, { data: Float32Array }>;
+        expect(Object.keys(out).sort()).toEqual(['last_hidden_state', 'sentence_embedding']);
+        expect(maxRows(out.sentence_embedding!.data, want), `${id} AutoModel`).toBeLessThanOrEqual(TOL);
+        await tjsModel.dispose();
+        const extractor = await pipeline('feature-extraction', id, { dtype: 'fp32' });
+        const single: number[] = [];
+        for (const t of texts) single.push(...((await extractor(t, { pooling: 'last_token', normalize: true })).data as Float32Array));
+        expect(maxRows(single, plain), `${id} pipeline, one text at a time`).toBeLessThanOrEqual(TOL);
+        const batch = (await extractor(texts, { pooling: 'last_token', normalize: true })).data as Float32Array;
+        // the pipeline pools the last position: right for left padding (Qwen3's tokenizer), a pad token under right padding (this Llama's)
+        if (name === 'qwen3-embed') expect(maxRows(batch, plain), `${id} pipeline batch`).toBeLessThanOrEqual(TOL);
+        else expect(maxRows(batch, plain), `${id} pipeline batch (right padding)`).toBeGreaterThan(1e-2);
+        await extractor.dispose();
+      }
+    }
+  }, 120_000);
 });

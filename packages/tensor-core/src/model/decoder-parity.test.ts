@@ -1,7 +1,8 @@
 // Parity with PyTorch transformers 5.18 on tiny random-weight decoders (tools/fixtures/make_decoder_fixtures.py):
 // Qwen3 (base with sentence-transformers config, classifier, untied causal LM), Llama classifier
 // (llama3 RoPE scaling, bf16 weights in 6 shards), Llama embedder (sentence-transformers config, BOS+EOS,
-// right padding), Mistral (sliding window 4, fp16 weights).
+// right padding), Llama classifier with that tokenizer (text in, logits of the last non-pad token),
+// Mistral (sliding window 4, fp16 weights).
 // Outputs to 1e-4 absolute with right and with left padding (rows of different lengths), gradients of
 // a fixed loss on the left-padded batch to 1e-4 relative, sentence-transformers embeddings to 1e-4.
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../backend.js';
 import { loadModel, weightFiles } from './load.js';
 import { SentenceEncoder } from './encoder.js';
+import { Tokenizer } from '../tokenizer/index.js';
 import { fixturesDir, maxAbsDiff, readReference, relDiff } from '../test-support/reference.js';
 
 const root = path.join(fixturesDir, 'decoders');
@@ -27,7 +29,7 @@ function maskRows(x: tf.Tensor, mask: tf.Tensor2D): Float32Array {
 
 describe('decoder forward parity with PyTorch', () => {
   it('covers Qwen3 (base, cls, lm), Llama (cls, base) and Mistral (base)', () => {
-    expect(folders).toEqual(['llama-cls', 'llama-embed', 'mistral-base', 'qwen3-cls', 'qwen3-embed', 'qwen3-lm']);
+    expect(folders).toEqual(['llama-cls', 'llama-cls-text', 'llama-embed', 'mistral-base', 'qwen3-cls', 'qwen3-embed', 'qwen3-lm']);
   });
 
   for (const name of folders) {
@@ -91,5 +93,33 @@ describe('decoder forward parity with PyTorch', () => {
     expect(maxAbsDiff(flat(await enc.encode(sentences, { promptName: 'query', batchSize: 1 })), ref.float('st.query_embeddings'))).toBeLessThanOrEqual(1e-4);
     await expect(enc.encode(['x'], { promptName: 'nope' })).rejects.toThrow(/no prompt named "nope".*"query", "document"/);
     enc.dispose();
+  });
+
+  it('llama-cls-text: text tokenized by prunekit, padded right and left, gives transformers\' logits (score head on the last non-pad token)', async () => {
+    const dir = path.join(root, 'llama-cls-text');
+    const ref = readReference(path.join(dir, 'reference.safetensors'));
+    const sentences = JSON.parse(ref.metadata.text_sentences!) as string[];
+    const tokenizer = await Tokenizer.fromPretrained(dir);
+    const model = loadModel(dir);
+    expect(model.config.head).toBe('cls');
+    expect(tokenizer.specialIds.pad).toBe(model.config.padTokenId);
+    const enc = await tokenizer.encodeBatch(sentences, { padding: 'longest' });
+    expect(tokenizer.paddingSide).toBe('right');
+    expect(Array.from(enc.inputIds)).toEqual(Array.from(ref.int2d('text.right.input_ids').dataSync()));
+    const [rows, seq] = [enc.batchSize, enc.seqLength];
+    // the same rows left-padded
+    const leftIds = new Int32Array(rows * seq).fill(model.config.padTokenId);
+    const leftMask = new Int32Array(rows * seq);
+    for (let r = 0; r < rows; r++) {
+      const len = enc.lengths[r]!;
+      leftIds.set(enc.inputIds.subarray(r * seq, r * seq + len), r * seq + seq - len);
+      leftMask.fill(1, r * seq + seq - len, (r + 1) * seq);
+    }
+    expect(Array.from(leftIds)).toEqual(Array.from(ref.int2d('text.left.input_ids').dataSync()));
+    for (const [side, ids, mask] of [['right', enc.inputIds, enc.attentionMask], ['left', leftIds, leftMask]] as const) {
+      const logits = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(ids, [rows, seq], 'int32'), attentionMask: tf.tensor2d(mask, [rows, seq], 'int32') }).logits!.dataSync() as Float32Array);
+      expect(maxAbsDiff(logits, ref.float(`text.${side}.logits`)), side).toBeLessThanOrEqual(1e-4);
+    }
+    model.dispose();
   });
 });

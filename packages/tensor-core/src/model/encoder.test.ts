@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
@@ -43,5 +44,26 @@ describe.skipIf(!mini)('SentenceEncoder on mini-encoder', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(enc.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     enc.dispose();
+  });
+});
+
+describe('prompts and 1_Pooling "include_prompt"', () => {
+  it('a prompt with mean pooling and "include_prompt": false is refused naming the file; without a prompt the folder encodes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-include-prompt-'));
+    try {
+      fs.cpSync(path.join(fixturesDir, 'decoders', 'llama-embed'), dir, { recursive: true });
+      const poolingFile = path.join(dir, '1_Pooling', 'config.json');
+      const pooling = JSON.parse(fs.readFileSync(poolingFile, 'utf8')) as Record<string, unknown>;
+      fs.writeFileSync(poolingFile, JSON.stringify({ ...pooling, pooling_mode_lasttoken: false, pooling_mode_mean_tokens: true, include_prompt: false }));
+      const enc = await SentenceEncoder.load(dir);
+      expect(enc.pooling.mode).toBe('mean');
+      expect((await enc.encode(['a cat'])).length).toBe(1);
+      await expect(enc.encode(['a cat'], { promptName: 'query' })).rejects.toThrow(`${poolingFile}: field "include_prompt" is false with mean pooling`);
+      // the empty "document" prompt prefixes nothing, so nothing is left out
+      expect((await enc.encode(['a cat'], { promptName: 'document' })).length).toBe(1);
+      enc.dispose();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -38,17 +38,37 @@ export function readPrompts(dir: string): { prompts: Record<string, string>; def
   return { prompts, defaultPromptName: def };
 }
 
-export interface SentenceEncodeOptions {
+/** Which prompt to prefix texts with: a literal `prompt`, or `promptName` from config_sentence_transformers.json. */
+export interface PromptOptions {
+  /** a prompt from the folder's config_sentence_transformers.json "prompts" (e.g. "query"), prefixed to every text */
+  promptName?: string;
+  /** a literal prompt prefixed to every text (overrides promptName) */
+  prompt?: string;
+}
+
+/**
+ * The prompt sentence-transformers' encode(prompt=..., prompt_name=...) would prefix: the literal prompt, else
+ * the named one, else default_prompt_name's, else none. An unknown name is an error naming `file` and the names it defines.
+ */
+export function selectPrompt(file: string, prompts: Readonly<Record<string, string>>, defaultPromptName: string | null, options: PromptOptions): string {
+  if (options.prompt !== undefined) return options.prompt;
+  const name = options.promptName ?? defaultPromptName;
+  if (name === null) return '';
+  const p = prompts[name];
+  if (p === undefined) {
+    const names = Object.keys(prompts).map((k) => `"${k}"`).join(', ');
+    throw new Error(`no prompt named "${name}" in ${file}: ${fs.existsSync(file) ? `it defines ${names || 'none'}` : 'the folder has no such file (no prompts)'}`);
+  }
+  return p;
+}
+
+export interface SentenceEncodeOptions extends PromptOptions {
   /** texts per forward pass (default 32) */
   batchSize?: number;
   /** called after each batch with (texts done, total) */
   onProgress?: (done: number, total: number) => void;
   /** parameter source (e.g. a masked view); default: the model's weights */
   view?: WeightView;
-  /** a prompt from the folder's config_sentence_transformers.json "prompts" (e.g. "query"), prefixed to every text */
-  promptName?: string;
-  /** a literal prompt prefixed to every text (overrides promptName) */
-  prompt?: string;
 }
 
 export interface SentenceEncoderOptions {
@@ -73,6 +93,8 @@ export class SentenceEncoder {
     readonly prompts: Readonly<Record<string, string>> = {},
     /** the prompt used when encode() names none (default_prompt_name) */
     readonly defaultPromptName: string | null = null,
+    /** where the prompts come from (named in errors) */
+    readonly promptsFile = 'config_sentence_transformers.json',
   ) {}
 
   /** Loads a HF / sentence-transformers model folder. */
@@ -94,17 +116,14 @@ export class SentenceEncoder {
     const positionOffset = model.config.modelType === 'roberta' || model.config.modelType === 'xlm-roberta' ? model.config.padTokenId + 1 : 0;
     maxLength = Math.min(maxLength, model.config.maxPositionEmbeddings - positionOffset);
     const { prompts, defaultPromptName } = readPrompts(dir);
-    return new SentenceEncoder(model, tokenizer, pooling, maxLength, options.name ?? path.basename(path.resolve(dir)), prompts, defaultPromptName);
+    return new SentenceEncoder(model, tokenizer, pooling, maxLength, options.name ?? path.basename(path.resolve(dir)), prompts, defaultPromptName, path.join(path.resolve(dir), 'config_sentence_transformers.json'));
   }
 
   /** The prompt prefixed to texts for encode options (none when neither names one and there is no default). */
-  promptFor(options: Pick<SentenceEncodeOptions, 'prompt' | 'promptName'>): string {
-    if (options.prompt !== undefined) return options.prompt;
-    const name = options.promptName ?? this.defaultPromptName;
-    if (name === null) return '';
-    const p = this.prompts[name];
-    if (p === undefined) throw new Error(`${this.name}: no prompt named "${name}"; config_sentence_transformers.json defines ${Object.keys(this.prompts).map((k) => `"${k}"`).join(', ') || 'none'}`);
-    return p;
+  promptFor(options: PromptOptions): string {
+    const prompt = selectPrompt(this.promptsFile, this.prompts, this.defaultPromptName, options);
+    if (prompt !== '') checkIncludePrompt(path.dirname(this.promptsFile), this.pooling);
+    return prompt;
   }
 
   /** Identifies weights + pooling + length limit (for embedding caches). */
@@ -181,6 +200,20 @@ export class SentenceEncoder {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/**
+ * sentence-transformers pools over the prompt's tokens too unless 1_Pooling/config.json says
+ * "include_prompt": false; that changes mean and max pooling, which prunekit does not reproduce: refuse a
+ * prompt there.
+ * (cls and last-token pooling read one token, the same either way.)
+ */
+export function checkIncludePrompt(dir: string, pooling: PoolingConfig): void {
+  if (pooling.mode === 'cls' || pooling.mode === 'lasttoken') return;
+  const file = path.join(dir, '1_Pooling', 'config.json');
+  if (!fs.existsSync(file)) return;
+  const c = JSON.parse(fs.readFileSync(file, 'utf8')) as { include_prompt?: unknown };
+  if (c.include_prompt === false) throw new Error(`${file}: field "include_prompt" is false with ${pooling.mode} pooling (prompt tokens left out of the pooling) is not supported; prunekit pools over every token`);
 }
 
 /** A tokenizer whose ids run past the embedding rows would fail deep inside a gather: say so at load time. */

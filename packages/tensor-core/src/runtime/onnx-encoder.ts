@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { InferenceSession as OrtSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { readConfig, type EncoderConfig } from '../model/config.js';
 import { encodeInBatches, resolveMaxLength } from '../model/batching.js';
+import { readPrompts, selectPrompt, type PromptOptions } from '../model/encoder.js';
 import { Tokenizer } from '../tokenizer/index.js';
 
 export interface OnnxSessionOptions {
@@ -24,7 +25,7 @@ export interface OnnxEncoderOptions extends OnnxSessionOptions {
   name?: string;
 }
 
-export interface OnnxEncodeOptions {
+export interface OnnxEncodeOptions extends PromptOptions {
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -75,6 +76,10 @@ export class OnnxSentenceEncoder {
     readonly tokenizer: Tokenizer,
     readonly maxLength: number,
     readonly name: string,
+    /** sentence-transformers prompts by name (config_sentence_transformers.json, kept by the export) */
+    readonly prompts: Readonly<Record<string, string>> = {},
+    /** the prompt used when encode() names none (default_prompt_name) */
+    readonly defaultPromptName: string | null = null,
   ) {}
 
   /** Loads a folder written by exportOnnx (or any folder with onnx/model.onnx of the same interface). */
@@ -89,7 +94,13 @@ export class OnnxSentenceEncoder {
     }
     if (!session.outputNames.includes('sentence_embedding')) throw new Error(`${file}: graph output "sentence_embedding" is missing (outputs: ${session.outputNames.join(', ')}); export with prunekit export --format onnx`);
     const maxLength = resolveMaxLength(dir, tokenizer, config, options.maxLength);
-    return new OnnxSentenceEncoder(session, dir, config, tokenizer, maxLength, options.name ?? path.basename(path.resolve(dir)));
+    const { prompts, defaultPromptName } = readPrompts(dir);
+    return new OnnxSentenceEncoder(session, dir, config, tokenizer, maxLength, options.name ?? path.basename(path.resolve(dir)), prompts, defaultPromptName);
+  }
+
+  /** The prompt prefixed to texts for encode options, as the tfjs SentenceEncoder picks it. */
+  promptFor(options: PromptOptions): string {
+    return selectPrompt(path.join(path.resolve(this.dir), 'config_sentence_transformers.json'), this.prompts, this.defaultPromptName, options);
   }
 
   /** sha256 of the graph and weight files plus the length limit (pooling is inside the graph). */
@@ -101,7 +112,8 @@ export class OnnxSentenceEncoder {
         h.update(`${f}:`);
         h.update(fs.readFileSync(path.join(onnxDir, f)));
       }
-      h.update(JSON.stringify(['onnx', this.maxLength]));
+      const prompted = Object.keys(this.prompts).length > 0 ? [this.prompts, this.defaultPromptName] : [];
+      h.update(JSON.stringify(['onnx', this.maxLength, ...prompted]));
       this.cachedFingerprint = h.digest('hex').slice(0, 16);
     }
     return this.cachedFingerprint;
@@ -110,6 +122,8 @@ export class OnnxSentenceEncoder {
   /** Embeds texts; one Float32Array per text, in input order. */
   async encode(texts: string[], options: OnnxEncodeOptions = {}): Promise<Float32Array[]> {
     const padId = this.tokenizer.specialIds.pad ?? this.config.padTokenId;
+    const prompt = this.promptFor(options);
+    if (prompt !== '') texts = texts.map((t) => prompt + t);
     return encodeInBatches(this.tokenizer, texts, { maxLength: this.maxLength, padId, width: this.config.hiddenSize, ...options }, async (b) => {
       const out = await runOnnx(this.session, b.rows, b.seq, b.inputIds, b.attentionMask, b.tokenTypeIds);
       return out.sentenceEmbedding;

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '../backend.js';
-import { SentenceEncoder } from '../model/encoder.js';
+import { SentenceEncoder, type PromptOptions } from '../model/encoder.js';
 import { OnnxSentenceEncoder, onnxModelFile, type OnnxSessionOptions } from './onnx-encoder.js';
 
 export type EncoderRuntime = 'tfjs' | 'onnxruntime';
@@ -26,7 +26,10 @@ export interface OpenedEncoder {
   runtime: EncoderRuntime;
   name: string;
   fingerprint: string;
-  encode(texts: string[]): Promise<Float32Array[]>;
+  /** embeddings in input order; a prompt (literal, or named in config_sentence_transformers.json) is prefixed to every text */
+  encode(texts: string[], prompt?: PromptOptions): Promise<Float32Array[]>;
+  /** the prompt encode() would prefix (throws for an unknown name, naming the file and the names it has) */
+  promptFor(prompt: PromptOptions): string;
   dispose(): Promise<void>;
 }
 
@@ -48,7 +51,12 @@ export async function openEncoder(dir: string, options: OpenEncoderOptions = {})
       ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
       ...(options.graphOptimizationLevel ? { graphOptimizationLevel: options.graphOptimizationLevel } : {}),
     });
-    return { runtime, name: enc.name, fingerprint: enc.fingerprint, encode: (texts) => enc.encode(texts, { batchSize }), dispose: () => enc.dispose() };
+    return {
+      runtime, name: enc.name, fingerprint: enc.fingerprint,
+      encode: (texts, prompt = {}) => enc.encode(texts, { ...prompt, batchSize }),
+      promptFor: (prompt) => enc.promptFor(prompt),
+      dispose: () => enc.dispose(),
+    };
   }
   await initBackend(options.warn ? { warn: options.warn } : {});
   const enc = await SentenceEncoder.load(dir, common);
@@ -56,7 +64,8 @@ export async function openEncoder(dir: string, options: OpenEncoderOptions = {})
     runtime,
     name: enc.name,
     fingerprint: enc.fingerprint,
-    encode: (texts) => enc.encode(texts, { batchSize }),
+    encode: (texts, prompt = {}) => enc.encode(texts, { ...prompt, batchSize }),
+    promptFor: (prompt) => enc.promptFor(prompt),
     dispose: () => {
       enc.dispose();
       return Promise.resolve();
