@@ -19,9 +19,9 @@ const ok = (r: ReturnType<typeof runExample>): void => {
 };
 
 describe('tensor-core README examples', () => {
-  it('has the six examples in order', () => {
-    expect(blocks).toHaveLength(6);
-    expect(blocks.map((b) => ['prunableParameters(', 'trainSync(', 'planFromMasks(', 'exportOnnx(', 'qwen3-embed', 'registry.register('].findIndex((k) => b.includes(k)))).toEqual([0, 1, 2, 3, 4, 5]);
+  it('has the seven examples in order', () => {
+    expect(blocks).toHaveLength(7);
+    expect(blocks.map((b) => ['prunableParameters(', 'trainSync(', 'planFromMasks(', 'openEncoder(', 'qwen.encode(', '@huggingface/transformers', 'registry.register('].findIndex((k) => b.includes(k)))).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
   it('sentence embeddings, dense and through a half mask: a paraphrase is close, the masked embedding differs', () => {
@@ -67,8 +67,15 @@ describe('tensor-core README examples', () => {
     expect(numbers(r.stdout)).toEqual([cfg.hidden_size, cfg.hidden_size]);
   }, 120_000);
 
+  it('transformers.js reads the ONNX export of the Qwen3 fixture: one sentence embedding per text', () => {
+    const r = runExample(blocks[5]!, exampleWorkspace());
+    ok(r);
+    const cfg = JSON.parse(fs.readFileSync(path.join(workspaceRoot, 'tools', 'fixtures', 'data', 'decoders', 'qwen3-embed', 'config.json'), 'utf8')) as { hidden_size: number };
+    expect(r.stdout).toContain(`[ 2, ${cfg.hidden_size} ]`);
+  }, 120_000);
+
   it('the plugin example is the tested examples/drop-neurons-plugin.mjs, and loads as a module', () => {
-    expect(blocks[5]).toBe(fs.readFileSync(path.join(workspaceRoot, 'packages', 'tensor-core', 'examples', 'drop-neurons-plugin.mjs'), 'utf8'));
-    ok(runExample(blocks[5]!, exampleWorkspace()));
+    expect(blocks[6]).toBe(fs.readFileSync(path.join(workspaceRoot, 'packages', 'tensor-core', 'examples', 'drop-neurons-plugin.mjs'), 'utf8'));
+    ok(runExample(blocks[6]!, exampleWorkspace()));
   }, 60_000);
 });
