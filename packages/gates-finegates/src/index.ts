@@ -17,6 +17,6 @@ export { measureSpeed, measureOnnxSpeed } from './speed.js';
 export type { SpeedResult, OnnxSpeedResult } from './speed.js';
 export { runGates, encoderOf, DEFAULT_LR } from './run.js';
 export type { RunGatesOptions, RunGatesResult } from './run.js';
-export { gatesMethods } from './methods.js';
+export { gatesMethods, trainedGatesOf } from './methods.js';
 export { trainGates, adaptedWeight } from './run.js';
 export type { GatesTrained } from './run.js';

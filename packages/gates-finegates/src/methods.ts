@@ -5,8 +5,22 @@ import { createHash } from 'node:crypto';
 import { defineMethod, seedOption, targetsOption, positiveIntOption, z, type HostTensor, type MethodArtifact, type MethodContext, type MethodDefinition } from '@prunekit/tensor-core';
 import { FineGatesAdapter, type Method } from './adapters.js';
 import { TASKS } from './data.js';
-import { adaptedWeight, DEFAULT_LR, trainGates, withTrainedScoreHead } from './run.js';
+import { adaptedWeight, DEFAULT_LR, trainGates, withTrainedScoreHead, type GatesTrained } from './run.js';
 import { DecoderScoreHead } from './head.js';
+
+// The training run behind each artifact these methods return, for callers in the same process that
+// measure the models before the artifact frees them (the bench times the compacted model against the
+// dense one); a WeakMap so that the method contract stays what every method shares.
+const trainedRuns = new WeakMap<MethodArtifact, GatesTrained>();
+
+/**
+ * The in-memory run (dense encoder, adapter, head, tokenised test set, compacted model) behind an
+ * artifact that a method of `gatesMethods` returned; undefined for any other artifact. Valid until
+ * the artifact's dispose(), which frees it.
+ */
+export function trainedGatesOf(artifact: MethodArtifact): GatesTrained | undefined {
+  return trainedRuns.get(artifact);
+}
 
 const positive = (what: string): z.ZodOptional<z.ZodNumber> => z.number().gt(0, 'must be > 0').optional().describe(what);
 
@@ -70,12 +84,16 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
     const metrics = { task: ctx.data.task, ...t.metrics, trainable: t.trainable, lr: o.lr ?? DEFAULT_LR[method] };
     const reports = { training: { ...t.report } };
     const a = t.adapter;
+    const remember = (artifact: MethodArtifact): MethodArtifact => {
+      trainedRuns.set(artifact, t);
+      return artifact;
+    };
     if (a instanceof FineGatesAdapter) {
       const gates = a.gates.toHost({ method, task: ctx.data.task, targetSparsity: o.sparsity, modelFingerprint: t.report.modelFingerprint });
       const removal = t.removal!;
       const compacted = t.compacted!;
       const kept = `${removal.totalAfter.toLocaleString('en-US')} of ${removal.totalBefore.toLocaleString('en-US')} parameters kept`;
-      return {
+      return remember({
         kind: 'compacted-model',
         model: compacted,
         gates: { tensors: gates.tensors, metadata: { manifest: JSON.stringify({ ...gates.manifest, gates: undefined }), gates: JSON.stringify(gates.manifest.gates) } },
@@ -91,9 +109,9 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
           ? `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + MLP parameters (${kept}); this folder holds the compacted sequence classifier with its trained score head (last non-pad token) and the task's labels in config.json.`
           : `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + FFN parameters (${kept}); this folder holds the compacted encoder, the classification head is prunekit/head.safetensors.`,
         dispose: () => { t.dispose(); },
-      };
+      });
     }
-    return {
+    return remember({
       kind: 'fine-tuned-model',
       // a decoder classifier keeps its trained score head inside (score.weight, config.json's labels)
       model: t.head instanceof DecoderScoreHead ? withTrainedScoreHead(t.full, t.head, t.labels) : t.full,
@@ -102,7 +120,7 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
       source, data, metrics, reports,
       summary: `${method} on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}% with ${t.trainable.total.toLocaleString('en-US')} trainable parameters; the adapted weights are merged into this folder, ${t.headInModel ? 'with the trained score head inside' : 'the classification head is prunekit/head.safetensors'}.`,
       dispose: () => { t.dispose(); },
-    };
+    });
   } catch (e) {
     t.dispose();
     throw e;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryIo } from '@prunekit/cli-support';
-import { layerLinearParameters, loadModel, readSafetensors } from '@prunekit/tensor-core';
+import { runGates } from '@prunekit/gates-finegates';
+import { layerLinearParameters, loadModel, readManifest, readSafetensors } from '@prunekit/tensor-core';
 import { FIXTURE_MODELS, fixtureModelFolder, mtimes, tempRoot, writeTinyDatasets } from '../test-support/tiny-classification.js';
 import { run } from '../run.js';
 import { SuiteRegistry } from './registry.js';
@@ -52,6 +53,8 @@ describe('finegates suite kind: a miniature run (bert-mlm and bert-base fixtures
   const models = Object.entries(MODELS).map(([name, fixture]) => fixtureModelFolder(root, name, fixture));
   const out = path.join(root, 'bench');
   const runsDir = path.join(out, 'finegates', 'runs');
+  const speedDir = path.join(out, 'finegates', 'speed');
+  const speedFile = (r: string): string => path.join(speedDir, `${r}.json`);
   const suites = (): SuiteRegistry => new SuiteRegistry().register(makeFineGatesKind({ presets: { ...FINEGATES_PRESETS, quick: TINY } }));
   const argv = ['run', '--suite', 'finegates', '--quick', '--models', models.join(','), '--data-root', data, '--out', out];
   const io = memoryIo();
@@ -59,7 +62,7 @@ describe('finegates suite kind: a miniature run (bert-mlm and bert-base fixtures
   /** run folders, relative to runsDir, in the order the suite runs them */
   const RUNS = Object.keys(MODELS).flatMap((m) => TINY.tasks.flatMap((t) => TINY.seeds.flatMap((s) => LABELS.map((l) => `${m}/${t}/${l}-seed${s}`))));
   const announced = (stderr: string): string[] => [...stderr.matchAll(/^prunekit-bench finegates \[\d+\/20\] (\S+) (\S+) (\S+) seed (\d)$/gm)].map((m) => `${m[1]}/${m[2]}/${m[3]}-seed${m[4]}`);
-  const report = (r: string): Report => JSON.parse(fs.readFileSync(path.join(runsDir, r, 'report.json'), 'utf8')) as Report;
+  const report = (r: string): Report => JSON.parse(fs.readFileSync(path.join(runsDir, r, 'prunekit', 'training.json'), 'utf8')) as Report;
 
   it('runs every method, task and seed once per model, the bare encoder (no MLM head) included', async () => {
     expect(await first, io.stderr).toBe(0);
@@ -69,8 +72,16 @@ describe('finegates suite kind: a miniature run (bert-mlm and bert-base fixtures
       const rep = report(r);
       expect(rep.settings.steps, r).toBe(6);
       expect(rep.data, r).toMatchObject({ train: 32, test: 16, labels: r.includes('glue_sst2') ? ['0', '1'] : ['negative', 'neutral', 'positive'] });
-      expect(fs.existsSync(path.join(runsDir, r, 'head.safetensors')), r).toBe(true);
-      expect(fs.existsSync(path.join(runsDir, r, 'model', 'config.json')), r).toBe(true);
+      // each run folder is one artifact: the HF folder, its manifest (method, options, metrics), the head and the training report
+      const manifest = readManifest(path.join(runsDir, r));
+      const method = r.split('/')[2]!.replace(/-[\d.]+-seed\d$|-seed\d$/, '');
+      expect(manifest.method, r).toBe(method);
+      expect(manifest.kind, r).toBe(method === 'finegates' ? 'compacted-model' : 'fine-tuned-model');
+      expect(manifest.options, r).toMatchObject({ steps: 6, batchSize: 8, maxLength: 24, maxTrain: 32, maxTest: 16, seed: Number(r.slice(-1)), ...(method === 'finegates' ? { sparsityStartStep: 2 } : {}) });
+      expect(manifest.metrics, r).toMatchObject({ accuracy: expect.any(Number) as unknown, mcc: expect.any(Number) as unknown });
+      expect(fs.existsSync(path.join(runsDir, r, 'prunekit', 'head.safetensors')), r).toBe(true);
+      expect(fs.existsSync(path.join(runsDir, r, 'prunekit', 'gates.safetensors')), r).toBe(method === 'finegates');
+      expect(fs.existsSync(path.join(runsDir, r, 'config.json')), r).toBe(true);
     }
   });
 
@@ -104,7 +115,7 @@ describe('finegates suite kind: a miniature run (bert-mlm and bert-base fixtures
       expect(rep.settings.sparsity, r).toBe(r.includes('finegates-0.2') ? 0.2 : 0.4);
       expect(rep.settings.gateLr, r).toBeCloseTo(5 / 6, 10);
       expect(rep.removal!.linearBefore, r).toBe(linearBefore);
-      const compacted = loadModel(path.join(runsDir, r, 'model'));
+      const compacted = loadModel(path.join(runsDir, r));
       try {
         expect(layerLinearParameters(compacted), r).toBe(rep.removal!.linearAfter);
       } finally {
@@ -114,12 +125,12 @@ describe('finegates suite kind: a miniature run (bert-mlm and bert-base fixtures
       expect(rep.compactMaxDiff!, r).toBeLessThan(1e-3);
       if (rep.removal!.linearAfter < linearBefore) removedAny = true;
       // speed is measured for the first seed only (speedAllSeeds false)
-      expect(fs.existsSync(path.join(runsDir, r, 'speed.json')), r).toBe(r.endsWith('seed0'));
+      expect(fs.existsSync(speedFile(r)), r).toBe(r.endsWith('seed0'));
     }
     expect(removedAny).toBe(true);
     for (const r of RUNS.filter((x) => !x.includes('finegates'))) {
       expect(report(r).removal, r).toBeNull();
-      expect(fs.existsSync(path.join(runsDir, r, 'speed.json')), r).toBe(false);
+      expect(fs.existsSync(speedFile(r)), r).toBe(false);
     }
   });
 
@@ -167,12 +178,60 @@ describe('finegates suite kind: a miniature run (bert-mlm and bert-base fixtures
     expect(mtimes(runsDir)).toEqual(before);
 
     const timed = 'base-model/financial_phrasebank/finegates-0.4-seed0';
-    fs.rmSync(path.join(runsDir, timed, 'speed.json'));
+    fs.rmSync(speedFile(timed));
     const third = memoryIo();
     expect(await run(argv, { io: third, suites: suites() }), third.stderr).toBe(0);
     expect(announced(third.stderr)).toEqual([timed]);
-    expect(fs.existsSync(path.join(runsDir, timed, 'speed.json'))).toBe(true);
+    expect(fs.existsSync(speedFile(timed))).toBe(true);
     const after = mtimes(runsDir);
     for (const [f, t] of before) if (!f.startsWith(`${timed}/`)) expect(after.get(f), f).toBe(t);
+  });
+
+  it('registry path gives the gates, head, model and scores runGates gives (FineGates 0.4 and LoRA, seed 1)', async () => {
+    await first;
+    const model = models[0]!;
+    for (const [method, label] of [['finegates', 'finegates-0.4'], ['lora', 'lora']] as const) {
+      const direct = path.join(root, `direct-${label}`);
+      const res = await runGates({
+        model, task: 'glue_sst2', dataRoot: data, out: direct, method, seed: 1,
+        steps: TINY.steps, batchSize: TINY.batchSize, maxLength: TINY.maxLength, maxTrain: TINY.maxTrain, maxTest: TINY.maxTest, checkpointEvery: 25,
+        ...(method === 'finegates' ? { sparsity: 0.4, gateLr: 5 / TINY.steps, sparsityStartStep: TINY.sparsityStartStep } : {}),
+      });
+      const suiteRun = path.join(runsDir, 'mlm-model', 'glue_sst2', `${label}-seed1`);
+      const manifest = readManifest(suiteRun);
+      expect(manifest.metrics, label).toMatchObject({ accuracy: res.metrics.accuracy, mcc: res.metrics.mcc, macroF1: res.metrics.macroF1 });
+      expect(report(`mlm-model/glue_sst2/${label}-seed1`).removal, label).toEqual(res.removal ?? null);
+      const same = (a: string, b: string, what: string): void => {
+        const x = readSafetensors(a).tensors;
+        const y = readSafetensors(b).tensors;
+        expect([...x.keys()].sort(), what).toEqual([...y.keys()].sort());
+        for (const [n, t] of y) {
+          const u = x.get(n)!.data as Float32Array;
+          const v = t.data as Float32Array;
+          expect(u.length, `${what} ${n}`).toBe(v.length);
+          let eq = true;
+          for (let i = 0; i < v.length && eq; i++) eq = u[i] === v[i];
+          expect(eq, `${what} ${n}`).toBe(true);
+        }
+      };
+      same(path.join(suiteRun, 'prunekit', 'head.safetensors'), path.join(direct, 'head.safetensors'), `${label} head`);
+      if (method === 'finegates') same(path.join(suiteRun, 'prunekit', 'gates.safetensors'), path.join(direct, 'gates', 'gates.safetensors'), `${label} gates`);
+      // the weights: runGates' model/ (compacted, or the merged LoRA weights) against the artifact's, loaded alike
+      const a = loadModel(suiteRun);
+      const b = loadModel(path.join(direct, 'model'));
+      try {
+        expect([...a.params.keys()].sort(), label).toEqual([...b.params.keys()].sort());
+        for (const [n, t] of b.params) {
+          const u = a.params.get(n)!.dataSync();
+          const v = t.dataSync();
+          let eq = u.length === v.length;
+          for (let i = 0; i < v.length && eq; i++) eq = u[i] === v[i];
+          expect(eq, `${label} ${n}`).toBe(true);
+        }
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    }
   });
 });

@@ -1,15 +1,19 @@
 // The finegates kind: FineGates at target sparsities 0.2 / 0.3 / 0.4 against full fine-tuning, LoRA
-// (r = 4 on Q and V) and BitFit, same data, steps and head, over seeds. Every run is `runGates` from
-// @prunekit/gates-finegates; run folders under <out>/finegates/runs are reused when the suite is run
-// again (resume). For each FineGates run the compacted model's CPU encode time is measured against the
-// dense encoder's (batch 1 and 32, interleaved, medians). Writes <out>/finegates/table.md and runs.json;
-// the closing note says which of the paper's claims held.
+// (r = 4 on Q and V) and BitFit, same data, steps and head, over seeds. Every run derives its model
+// through the method registry (`runMethod`: gates-finegates' finegates, lora, bitfit and full-ft, the
+// definitions `prunekit prune --method` runs) and is one artifact folder under <out>/finegates/runs
+// (HF folder + prunekit/manifest.json, gates.safetensors, head.safetensors, training.json); a folder
+// with its manifest (and, for a timed FineGates run, its timing) is reused when the suite is run
+// again (resume). For each FineGates run the compacted model's CPU encode time is measured against
+// the dense encoder's (batch 1 and 32, interleaved, medians) while the models are still in memory,
+// into <out>/finegates/speed/. Writes <out>/finegates/table.md and runs.json; the closing note says
+// which of the paper's claims held.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { initBackend, loadModel, modelFingerprint, writeFileAtomic, writeJsonAtomic } from '@prunekit/tensor-core';
-import { TASKS, loadTask, measureOnnxSpeed, measureSpeed, runGates, type Method, type SpeedResult } from '@prunekit/gates-finegates';
-import { mean, pctCell, sd, presetKind, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
+import { initBackend, loadModel, modelFingerprint, readManifest, writeFileAtomic, writeJsonAtomic } from '@prunekit/tensor-core';
+import { FineGatesAdapter, TASKS, compactGated, measureOnnxSpeed, measureSpeed, trainedGatesOf, type Method, type SpeedResult } from '@prunekit/gates-finegates';
+import { mean, pctCell, sd, presetKind, runMethod, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 export interface FineGatesPreset {
@@ -89,7 +93,6 @@ export function gateLrOf(p: FineGatesPreset): number {
 const labelOf = (method: Method, s: number | null): string => (method === 'finegates' ? `finegates-${s}` : method);
 
 interface StoredReport {
-  metrics: { accuracy: number; mcc: number };
   trainable: { total: number };
   removal: { linearRemovedFraction: number; totalRemovedFraction: number; linearBefore: number; linearAfter: number } | null;
   compactMaxDiff: number | null;
@@ -99,17 +102,28 @@ interface StoredReport {
   initialThetaAuc?: number | null;
 }
 
-function rowFrom(out: string, task: string, method: Method, sparsity: number | null, seed: number, timed: boolean): Row | null {
-  const f = path.join(out, 'report.json');
-  if (!fs.existsSync(f)) return null;
-  const speedFile = path.join(out, 'speed.json');
+/**
+ * A run's options by the registry method's schema keys: the preset's settings, and for FineGates its
+ * target sparsity, gate lr and head warm-up.
+ */
+export function gatesMethodOptions(p: FineGatesPreset, method: Method, sparsity: number | null, seed: number): Record<string, unknown> {
+  return {
+    steps: p.steps, batchSize: p.batchSize, maxLength: p.maxLength, maxTrain: p.maxTrain, maxTest: p.maxTest, seed, checkpointEvery: 25,
+    ...(method === 'finegates' ? { sparsity, gateLr: gateLrOf(p), sparsityStartStep: p.sparsityStartStep } : {}),
+  };
+}
+
+/** A finished run's row from its artifact folder (manifest metrics, training report) and timing file; null while either is missing. */
+function rowFrom(out: string, speedFile: string, task: string, method: Method, sparsity: number | null, seed: number, timed: boolean): Row | null {
+  if (!fs.existsSync(path.join(out, 'prunekit', 'manifest.json'))) return null;
   if (method === 'finegates' && timed && !fs.existsSync(speedFile)) return null;
-  const r = JSON.parse(fs.readFileSync(f, 'utf8')) as StoredReport;
+  const metrics = readManifest(out).metrics as { accuracy: number; mcc: number };
+  const r = JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'training.json'), 'utf8')) as StoredReport;
   const sp = method === 'finegates' && fs.existsSync(speedFile) ? (JSON.parse(fs.readFileSync(speedFile, 'utf8')) as { one: SpeedResult; many: SpeedResult; noGatherOne: SpeedResult; noGatherMany: SpeedResult; onnxOne?: SpeedResult | null; onnxMany?: SpeedResult | null }) : null;
   const metric = TASKS[task]!.metric;
   return {
     task, method, label: labelOf(method, sparsity), sparsity, seed,
-    accuracy: r.metrics.accuracy, mcc: r.metrics.mcc, main: metric === 'mcc' ? r.metrics.mcc : r.metrics.accuracy,
+    accuracy: metrics.accuracy, mcc: metrics.mcc, main: metric === 'mcc' ? metrics.mcc : metrics.accuracy,
     trainable: r.trainable.total,
     removedLinear: r.removal?.linearRemovedFraction ?? null, removedTotal: r.removal?.totalRemovedFraction ?? null,
     removedParams: r.removal ? r.removal.linearBefore - r.removal.linearAfter : null,
@@ -141,54 +155,62 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
       }
     }
     const rows: Row[] = [];
-    const loaded = new Map<string, ReturnType<typeof loadTask>>();
     let i = 0;
     for (const r of runs) {
       i++;
       const label = labelOf(r.method, r.sparsity);
       const out = path.join(root, 'runs', modelName, r.task, `${label}-seed${r.seed}`);
+      const speedFile = path.join(root, 'speed', modelName, r.task, `${label}-seed${r.seed}.json`);
       const timed = r.method === 'finegates' && (p.speedAllSeeds || r.seed === p.seeds[0]);
       const row = await runOrReuse(ctx, outcome, {
         key: path.relative(ctx.outDir, out),
-        read: () => rowFrom(out, r.task, r.method, r.sparsity, r.seed, timed),
+        read: () => rowFrom(out, speedFile, r.task, r.method, r.sparsity, r.seed, timed),
         announce: `prunekit-bench finegates [${i}/${runs.length}] ${modelName} ${r.task} ${label} seed ${r.seed}`,
         failure: { model: `${modelName} ${label} seed ${r.seed}`, task: r.task },
         execute: async () => {
-          if (!loaded.has(r.task)) loaded.set(r.task, loadTask(ctx.dataRoot, r.task, { maxTrain: p.maxTrain, maxTest: p.maxTest, seed: 0 }));
-          const res = await runGates({
-            model: modelDir, task: r.task, dataRoot: ctx.dataRoot, out, method: r.method, seed: r.seed, loaded: loaded.get(r.task)!,
-            steps: p.steps, batchSize: p.batchSize, maxLength: p.maxLength, checkpointEvery: 25,
-            ...(r.method === 'finegates' ? { sparsity: r.sparsity!, gateLr, sparsityStartStep: p.sparsityStartStep } : {}),
-            keepModels: timed,
-          });
-          try {
-            if (res.models?.compacted && res.models.compactedNoGather) {
-              const { dense, compacted, compactedNoGather, test, padId } = res.models;
-              const b1 = { batchSize: 1, batches: p.speedBatches.one, repeats: p.speedBatches.repeats };
-              const b32 = { batchSize: 32, batches: p.speedBatches.many, repeats: p.speedBatches.repeats };
-              const tfjs = {
-                one: measureSpeed(dense, compacted, test, padId, b1), many: measureSpeed(dense, compacted, test, padId, b32),
-                noGatherOne: measureSpeed(dense, compactedNoGather, test, padId, b1), noGatherMany: measureSpeed(dense, compactedNoGather, test, padId, b32),
-              };
-              // onnxruntime-node: the exported dense and compacted encoders, 2 intra-op threads (the machine's cores)
-              let onnx: { onnxOne: SpeedResult | null; onnxMany: SpeedResult | null; onnxError?: string } = { onnxOne: null, onnxMany: null };
+          const workDir = path.join(root, 'work', modelName, r.task, path.basename(out));
+          const t0 = performance.now();
+          const manifest = await runMethod(ctx, {
+            method: r.method, model: modelDir, out, workDir,
+            options: gatesMethodOptions(p, r.method, r.sparsity, r.seed),
+            data: { dataRoot: ctx.dataRoot, task: r.task },
+            log: () => undefined,
+            use: async (artifact) => {
+              const t = trainedGatesOf(artifact);
+              if (!timed || !t?.compacted || !(t.adapter instanceof FineGatesAdapter)) return;
+              // the same compaction with the closed residual-input columns left as zeros instead of gathered away
+              const compactedNoGather = compactGated(t.model, t.adapter, { gatherInputs: false }).model;
               try {
-                onnx = { onnxOne: await measureOnnxSpeed(dense, compacted, test, padId, { ...b1, threads: 2 }), onnxMany: await measureOnnxSpeed(dense, compacted, test, padId, { ...b32, threads: 2 }) };
-              } catch (e) {
-                onnx.onnxError = (e as Error).message;
-                ctx.io.err(`  onnxruntime timing failed: ${onnx.onnxError}\n`);
+                const { model: dense, compacted, test, padId } = t;
+                const b1 = { batchSize: 1, batches: p.speedBatches.one, repeats: p.speedBatches.repeats };
+                const b32 = { batchSize: 32, batches: p.speedBatches.many, repeats: p.speedBatches.repeats };
+                const tfjs = {
+                  one: measureSpeed(dense, compacted, test, padId, b1), many: measureSpeed(dense, compacted, test, padId, b32),
+                  noGatherOne: measureSpeed(dense, compactedNoGather, test, padId, b1), noGatherMany: measureSpeed(dense, compactedNoGather, test, padId, b32),
+                };
+                // onnxruntime-node: the exported dense and compacted encoders, 2 intra-op threads (the machine's cores)
+                let onnx: { onnxOne: SpeedResult | null; onnxMany: SpeedResult | null; onnxError?: string } = { onnxOne: null, onnxMany: null };
+                try {
+                  onnx = { onnxOne: await measureOnnxSpeed(dense, compacted, test, padId, { ...b1, threads: 2 }), onnxMany: await measureOnnxSpeed(dense, compacted, test, padId, { ...b32, threads: 2 }) };
+                } catch (e) {
+                  onnx.onnxError = (e as Error).message;
+                  ctx.io.err(`  onnxruntime timing failed: ${onnx.onnxError}\n`);
+                }
+                fs.mkdirSync(path.dirname(speedFile), { recursive: true });
+                writeJsonAtomic(speedFile, {
+                  ...tfjs, ...onnx, loadAverage: os.loadavg(),
+                  note: 'encoder forward on test inputs, dense and compacted alternating, fastest repeat per batch, mean over batches (ms); tfjs-node and onnxruntime-node (graph optimisation all, 2 intra-op threads); loadAverage: the machine\'s 1/5/15-minute load after timing',
+                });
+              } finally {
+                compactedNoGather.dispose();
               }
-              writeJsonAtomic(path.join(out, 'speed.json'), {
-                ...tfjs, ...onnx, loadAverage: os.loadavg(),
-                note: 'encoder forward on test inputs, dense and compacted alternating, fastest repeat per batch, mean over batches (ms); tfjs-node and onnxruntime-node (graph optimisation all, 2 intra-op threads); loadAverage: the machine\'s 1/5/15-minute load after timing',
-              });
-            }
-          } finally {
-            res.models?.compacted?.dispose();
-            res.models?.compactedNoGather?.dispose();
-            res.models?.full.dispose();
-          }
-          ctx.io.err(`  accuracy ${(100 * res.metrics.accuracy).toFixed(2)}%${res.removal ? `, ${(100 * res.removal.linearRemovedFraction).toFixed(1)}% of attention+FFN parameters removed` : ''} in ${res.seconds.toFixed(0)} s\n`);
+            },
+          });
+          // the checkpoints served only this run (a finished run is read back from its folder)
+          fs.rmSync(workDir, { recursive: true, force: true });
+          const m = manifest.metrics as { accuracy: number };
+          const removed = manifest.sparsity?.total;
+          ctx.io.err(`  accuracy ${(100 * m.accuracy).toFixed(2)}%${removed !== undefined ? `, ${(100 * removed).toFixed(1)}% of attention+FFN parameters removed` : ''} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
         },
       });
       if (row) rows.push(row);
@@ -233,7 +255,7 @@ async function runFineGatesSuite(ctx: BenchRunContext, presetName: PresetName, p
   outcome.notes.push(
     `finegates suite, ${presetName} preset${ctx.quick ? ' (--quick)' : ''}: ${setup}.`,
     `Gate learning rate: the paper trains gates at lr 1e-3 for ~100 epochs (thousands of steps). A gate closes at evaluation only when θ falls from ≈1 to below atanh(−0.5) ≈ −0.55, and Adam moves θ by at most ≈ lr per step, so at 1e-3 a gate needs ≥ 1550 steps after the warm-up to close; ${gateLr * (p.steps - p.sparsityStartStep) >= 1.55 ? `this preset gives the gates ${p.steps - p.sparsityStartStep} steps at ${gateLr.toPrecision(3)}` : `this preset's ${p.steps - p.sparsityStartStep} gate steps at ${gateLr.toPrecision(3)} cannot close a gate at the paper's rate (a smoke run)`}.`,
-    `Table with trainable parameters, parameters removed and measured CPU speedups: ${path.join(root, 'table.md')}; run folders (compacted models, gates, reports) under ${path.join(root, 'runs')} (reused when the suite is run again).`,
+    `Table with trainable parameters, parameters removed and measured CPU speedups: ${path.join(root, 'table.md')}; run folders (artifact folders: the compacted model or the adapted weights, prunekit/manifest.json with the metrics, gates, head and training report) under ${path.join(root, 'runs')}, timings under ${path.join(root, 'speed')} (both reused when the suite is run again).`,
     claimsNote(allRows, p).replace(/^## .*\n\n/, ''),
   );
   return outcome;

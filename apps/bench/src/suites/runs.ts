@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { TaskResult, TaskType } from '@prunekit/benchmarks-mteb';
 import { builtinMethods } from '@prunekit/cli-support';
-import { writeArtifact, type Manifest, type MethodData } from '@prunekit/tensor-core';
+import { writeArtifact, type Manifest, type MethodArtifact, type MethodData } from '@prunekit/tensor-core';
 import type { BenchOutcome, BenchRunContext, BenchSuite, SuiteKind } from './types.js';
 import { localCells, type CellRunner } from '../cells.js';
 
@@ -153,12 +153,17 @@ export interface MethodRunOptions {
   workDir: string;
   onProgress?: (stage: string, done: number, total: number, detail?: string) => void;
   log?: (line: string) => void;
+  /**
+   * Called with the in-memory artifact after it is written and before it is freed: for what must be
+   * measured on the models themselves (the finegates suite's speed timing).
+   */
+  use?: (artifact: MethodArtifact, manifest: Manifest) => Promise<void> | void;
 }
 
 /**
  * Derives a model with a method from the run's registry (`ctx.methods`, else the built-ins: the
  * same definitions `prunekit prune --method` dispatches to) and writes it in the one artifact
- * layout, as `prunekit prune` does; returns the written manifest.
+ * layout, as `prunekit prune` does; returns the written manifest (its `metrics` are the method's).
  */
 export async function runMethod(ctx: BenchRunContext, o: MethodRunOptions): Promise<Manifest> {
   const def = (ctx.methods ?? builtinMethods()).get(o.method);
@@ -173,7 +178,9 @@ export async function runMethod(ctx: BenchRunContext, o: MethodRunOptions): Prom
     if (o.data.domain) dataPaths.domain = o.data.domain;
     if (o.data.general) dataPaths.general = o.data.general;
     if (o.data.dataRoot && o.data.task) dataPaths.task = path.join(o.data.dataRoot, o.data.task);
-    return await writeArtifact(artifact, { out: o.out, method: def.name, options, sourceModel: o.model, dataPaths });
+    const manifest = await writeArtifact(artifact, { out: o.out, method: def.name, options, sourceModel: o.model, dataPaths });
+    await o.use?.(artifact, manifest);
+    return manifest;
   } finally {
     artifact.dispose();
   }

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readResults, mainScore } from '@prunekit/benchmarks-mteb';
 import { memoryIo } from '@prunekit/cli-support';
-import { loadBitMasks } from '@prunekit/mask-smp';
+import { loadBitMasks, runSmp } from '@prunekit/mask-smp';
+import { MaskSet, loadModel, readManifest, readSafetensors } from '@prunekit/tensor-core';
 import { fixtureModelFolder, mtimes, tempRoot, writeTinyDatasets } from '../test-support/tiny-classification.js';
 import { run } from '../run.js';
 import { SuiteRegistry } from './registry.js';
@@ -54,18 +55,25 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     expect(announced.every((a) => a.endsWith(' of 22'))).toBe(true);
     expect(fs.readdirSync(runsDir).sort()).toEqual([...RUNS].sort());
     for (const r of RUNS) {
-      const metrics = JSON.parse(fs.readFileSync(path.join(runsDir, r, 'metrics.json'), 'utf8')) as { method: string; keep: number; final: { main: number }; data: { trainExamples: number; evalExamples: number }; hyperparameters: { steps: number } };
+      // each run folder is one artifact: the HF folder, its manifest (method, options, metrics) and the training report
+      const manifest = readManifest(path.join(runsDir, r));
+      expect(manifest.method, r).toBe(r.startsWith('full-ft') ? 'full-ft-mlm' : r.replace(/(\+kd)?-keep.*$/, ''));
+      expect(manifest.options, r).toMatchObject({ steps: 4, batchSize: 8, maxLength: 24, maxTrain: 32, maxEval: 16, weightLr: 1e-4, head: 'prompt', seed: Number(r.slice(-1)) });
+      expect(fs.existsSync(path.join(runsDir, r, 'config.json')), r).toBe(true);
+      const metrics = JSON.parse(fs.readFileSync(path.join(runsDir, r, 'prunekit', 'training.json'), 'utf8')) as { method: string; keep: number; final: { main: number }; data: { trainExamples: number; evalExamples: number }; hyperparameters: { steps: number } };
       expect(metrics.hyperparameters.steps, r).toBe(4);
       expect(metrics.data, r).toMatchObject({ trainExamples: 32, evalExamples: 16 });
       expect(metrics.final.main, r).toBeGreaterThanOrEqual(0);
       expect(metrics.final.main, r).toBeLessThanOrEqual(1);
+      expect((manifest.metrics as { score: number }).score, r).toBe(metrics.final.main);
     }
-    // dense fine-tuning has no masks and exports its model: the teacher of smp-s+kd of its seed
+    // dense fine-tuning has no masks; its folder is the teacher of smp-s+kd of its seed
     for (const seed of TINY.seeds) {
-      expect(fs.existsSync(path.join(runsDir, `full-ft-keep1-seed${seed}`, 'masks.json'))).toBe(false);
-      expect(fs.existsSync(path.join(runsDir, `full-ft-keep1-seed${seed}`, 'model', 'config.json'))).toBe(true);
+      expect(fs.existsSync(path.join(runsDir, `full-ft-keep1-seed${seed}`, 'prunekit', 'masks.safetensors'))).toBe(false);
       for (const keep of TINY.keeps) {
-        const kd = JSON.parse(fs.readFileSync(path.join(runsDir, `smp-s+kd-keep${keep}-seed${seed}`, 'metrics.json'), 'utf8')) as { method: string; hyperparameters: { distillation: unknown } };
+        const kdManifest = readManifest(path.join(runsDir, `smp-s+kd-keep${keep}-seed${seed}`));
+        expect(kdManifest.data.task, `kd ${keep} ${seed}`).toBeDefined();
+        const kd = JSON.parse(fs.readFileSync(path.join(runsDir, `smp-s+kd-keep${keep}-seed${seed}`, 'prunekit', 'training.json'), 'utf8')) as { method: string; hyperparameters: { distillation: unknown } };
         expect(kd.method).toBe('smp-s');
         expect(kd.hyperparameters.distillation).toEqual({ temperature: 2, alpha: 0.5 });
       }
@@ -77,7 +85,8 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     for (const run of RUNS.filter((r) => !r.startsWith('full-ft'))) {
       const [, label, keepS] = /^(.+)-keep([\d.]+)-seed\d$/.exec(run)!;
       const keep = Number(keepS);
-      const { masks, manifest } = loadBitMasks(path.join(runsDir, run));
+      const { masks } = MaskSet.load(path.join(runsDir, run, 'prunekit', 'masks.safetensors'));
+      const manifest = readManifest(path.join(runsDir, run));
       const names = masks.names();
       expect(names.length, run).toBe(12);
       expect(names.every((n) => PRUNABLE.test(n)), names.join()).toBe(true);
@@ -95,7 +104,7 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
       } else {
         for (const n of names) expect(kept(n), `${run} ${n}`).toBe(Math.round(keep * size(n)));
       }
-      expect(manifest.keptFraction, run).toBeCloseTo(keep, 2);
+      expect(1 - manifest.sparsity!.total, run).toBeCloseTo(keep, 2);
     }
   });
 
@@ -166,8 +175,44 @@ describe('smp suite kind: a miniature run (bert-mlm fixture, synthetic glue_sst2
     expect(executed(third.stderr)).toEqual(['movement 10% seed 1 of 22']);
     const after = mtimes(runsDir);
     for (const [f, t] of before) if (!f.startsWith('movement-keep0.1-seed1')) expect(after.get(f), f).toBe(t);
-    expect(fs.existsSync(path.join(runsDir, 'movement-keep0.1-seed1', 'metrics.json'))).toBe(true);
+    expect(fs.existsSync(path.join(runsDir, 'movement-keep0.1-seed1', 'prunekit', 'manifest.json'))).toBe(true);
     expect(rows()).toHaveLength(22);
+  });
+
+  it('registry path gives the masks, weights and scores runSmp gives (SMP-S and SMP-L at keep 50%, seed 1)', async () => {
+    await first;
+    for (const method of ['smp-s', 'smp-l'] as const) {
+      const direct = path.join(root, `direct-${method}`);
+      const res = await runSmp({
+        model, task: 'glue_sst2', datasets: data, out: direct, method, keep: 0.5, seed: 1,
+        steps: TINY.steps, batchSize: TINY.batchSize, maxLength: TINY.maxLength, maxTrain: TINY.maxTrain, maxEval: TINY.maxEval,
+        weightLr: TINY.weightLr, head: TINY.head, lambdaR: TINY.lambdaR, lambdaScale: TINY.lambdaScale, checkpointEvery: 25, exportModel: true,
+      });
+      const suiteRun = path.join(runsDir, `${method}-keep0.5-seed1`);
+      const viaRegistry = MaskSet.load(path.join(suiteRun, 'prunekit', 'masks.safetensors')).masks;
+      const { masks } = loadBitMasks(direct);
+      expect(viaRegistry.names().sort(), method).toEqual(masks.names().sort());
+      for (const n of masks.names()) expect(Buffer.from(viaRegistry.masks.get(n)!.data).equals(Buffer.from(masks.masks.get(n)!.data)), `${method} ${n}`).toBe(true);
+      const manifest = readManifest(suiteRun);
+      expect((manifest.metrics as { score: number; scores: unknown }).score, method).toBe(res.final.main);
+      expect((manifest.metrics as { scores: unknown }).scores, method).toEqual(res.final.scores);
+      // W ⊙ M as runSmp's model/ export writes it (=== : the artifact stores +0.0 where the export may hold −0.0)
+      const a = readSafetensors(path.join(suiteRun, 'model.safetensors')).tensors;
+      const b = readSafetensors(path.join(direct, 'model', 'model.safetensors')).tensors;
+      expect([...a.keys()].sort(), method).toEqual([...b.keys()].sort());
+      for (const [n, t] of b) {
+        const x = a.get(n)!.data as Float32Array;
+        const y = t.data as Float32Array;
+        expect(x.length, n).toBe(y.length);
+        let same = true;
+        for (let i = 0; i < y.length && same; i++) same = x[i] === y[i];
+        expect(same, `${method} ${n}`).toBe(true);
+      }
+    }
+    // the artifact folder loads as a model (the teacher of distillation reads it so)
+    const dense = loadModel(path.join(runsDir, 'full-ft-keep1-seed0'));
+    expect(dense.config.head).toBe('mlm');
+    dense.dispose();
   });
 
   it('a model without a masked-LM head stops the suite with that reason; the failure is reported (SMP reads labels through the MLM head)', async () => {

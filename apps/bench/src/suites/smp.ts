@@ -1,17 +1,19 @@
 // The smp kind: SMP (SMP-L, SMP-S) against movement pruning, magnitude pruning with fine-tuning and
 // dense fine-tuning, on classification tasks with the label-word head, across keep fractions and
-// seeds. Every run is `runSmp` from @prunekit/mask-smp (same data, schedule, head and evaluation);
-// run folders under <out>/smp/runs are reused when the suite is run again (resume). Writes
+// seeds. Every run derives its model through the method registry (`runMethod`: mask-smp's smp-l,
+// smp-s, movement, magnitude-ft and full-ft-mlm, the definitions `prunekit prune --method` runs) and
+// is one artifact folder under <out>/smp/runs (HF folder + prunekit/manifest.json, masks.safetensors,
+// training.json); a folder with its manifest is reused when the suite is run again (resume). Writes
 // <out>/smp/table.md (score vs keep fraction, mean ± sd over seeds), <out>/smp/chart.svg, and, for
 // SMP-S at the two lowest keep fractions, the size and measured forward speed of the row-compacted
 // model (in <out>/smp/runs.json).
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Tokenizer, initBackend, loadModel, modelFingerprint, planFromMasks, compact, writeFileAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
-import { TASKS, classificationScores, encodeExamples, evaluate, loadBitMasks, loadExamples, mainScore, resolveLabelWords, resolveTask, runSmp, BERT_BASE_SCORES, type LambdaScale, type PruneMethod, type RunResult } from '@prunekit/mask-smp';
+import { MASKS_FILE, MaskSet, Tokenizer, initBackend, loadModel, modelFingerprint, planFromMasks, compact, readManifest, writeFileAtomic, writeJsonAtomic, type EncoderModel } from '@prunekit/tensor-core';
+import { TASKS, classificationScores, encodeExamples, evaluate, loadExamples, mainScore, resolveLabelWords, resolveTask, BERT_BASE_SCORES, type LambdaScale, type PruneMethod } from '@prunekit/mask-smp';
 import { chartSvg, type VegaLiteSpec } from '@prunekit/benchmarks-mteb';
-import { mean, pctCell, presetKind, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
+import { mean, pctCell, presetKind, runMethod, runOrReuse, seedsTaskResult, summarising, type PresetKindOptions, type PresetName } from './runs.js';
 import type { BenchOutcome, BenchRunContext, SuiteKind } from './types.js';
 
 export interface SmpPreset {
@@ -80,13 +82,39 @@ interface RunRow {
 
 const fmtKeep = (k: number): string => `${Math.round(k * 1000) / 10}%`;
 
+/** The registry's name of each method the suite runs (dense fine-tuning through the label-word head is full-ft-mlm). */
+const REGISTRY_NAME: Readonly<Record<PruneMethod, string>> = { 'smp-l': 'smp-l', 'smp-s': 'smp-s', movement: 'movement', 'magnitude-ft': 'magnitude-ft', 'full-ft': 'full-ft-mlm' };
+
+/**
+ * A run's options by the registry method's schema keys: the preset's settings, the keep fraction as
+ * --sparsity (1 − keep, rounded like mask-smp's keepFromSparsity so that the method trains with
+ * exactly this keep fraction) and λ_R only for the two SMP methods (the others have no regulariser).
+ */
+export function smpMethodOptions(preset: SmpPreset, method: PruneMethod, keep: number, seed: number): Record<string, unknown> {
+  return {
+    steps: preset.steps, batchSize: preset.batchSize, maxLength: preset.maxLength, maxTrain: preset.maxTrain, maxEval: preset.maxEval,
+    weightLr: preset.weightLr, head: preset.head, seed, checkpointEvery: 25,
+    ...(preset.evalSplit ? { evalSplit: preset.evalSplit } : {}),
+    ...(method === 'full-ft' ? {} : { sparsity: Number((1 - keep).toPrecision(12)) }),
+    ...(method === 'smp-l' || method === 'smp-s' ? { lambdaR: preset.lambdaR, lambdaScale: preset.lambdaScale } : {}),
+  };
+}
+
+interface StoredMetrics {
+  score: number;
+  scores: { accuracy: number; mcc: number; f1: number; macroF1: number };
+}
+
+/** A finished run's row from its artifact folder (manifest metrics, training report), or null while it has no manifest. */
 function rowFrom(task: string, method: string, keep: number, seed: number, out: string): RunRow | null {
-  const f = path.join(out, 'metrics.json');
-  if (!fs.existsSync(f)) return null;
-  const m = JSON.parse(fs.readFileSync(f, 'utf8')) as { final: { main: number; scores: { accuracy: number; mcc: number; f1: number; macroF1: number } }; seconds: number; modelBytes: number };
-  const mf = path.join(out, 'masks.json');
-  const maskBytes = fs.existsSync(mf) ? (JSON.parse(fs.readFileSync(mf, 'utf8')) as { maskBytes: number }).maskBytes : null;
-  return { task, method, keep, seed, main: m.final.main, ...m.final.scores, seconds: m.seconds, maskBytes, modelBytes: m.modelBytes, out };
+  if (!fs.existsSync(path.join(out, 'prunekit', 'manifest.json'))) return null;
+  const m = readManifest(out);
+  const metrics = m.metrics as unknown as StoredMetrics;
+  const training = JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'training.json'), 'utf8')) as { seconds: number };
+  // the masks' size bit-packed (one bit per weight, each matrix to whole bytes): what a task costs to store
+  const maskBytes = m.files.masks && m.sparsity ? m.sparsity.perMatrix.reduce((a, x) => a + Math.ceil(x.numel / 8), 0) : null;
+  const { accuracy, mcc, f1, macroF1 } = metrics.scores;
+  return { task, method, keep, seed, main: metrics.score, accuracy, mcc, f1, macroF1, seconds: training.seconds, maskBytes, modelBytes: 4 * m.parameters.source, out };
 }
 
 /**
@@ -274,13 +302,19 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
         failure: { model: `${modelName} ${r.label} keep ${r.keep} seed ${r.seed}`, task: r.task },
         execute: async () => {
           const teacher = r.teacher ? path.join(root, 'runs', modelName, r.task, `full-ft-keep1-seed${r.seed}`) : undefined;
-          const res: RunResult = await runSmp({
-            model: modelDir, task: r.task, datasets: ctx.dataRoot, out, method: r.method, keep: r.keep, seed: r.seed,
-            steps: preset.steps, batchSize: preset.batchSize, maxLength: preset.maxLength, maxTrain: preset.maxTrain, maxEval: preset.maxEval,
-            weightLr: preset.weightLr, head: preset.head, lambdaR: preset.lambdaR, lambdaScale: preset.lambdaScale, checkpointEvery: 25,
-            ...(preset.evalSplit ? { evalSplit: preset.evalSplit } : {}), ...(teacher ? { teacher } : {}),
+          const workDir = path.join(root, 'work', modelName, r.task, path.basename(out));
+          const t0 = performance.now();
+          const manifest = await runMethod(ctx, {
+            method: REGISTRY_NAME[r.method], model: modelDir, out, workDir,
+            options: smpMethodOptions(preset, r.method, r.keep, r.seed),
+            data: { dataRoot: ctx.dataRoot, task: r.task, ...(teacher ? { teacher } : {}) },
+            // the method's progress lines stay out of the suite's log; its warnings (e.g. the regulariser check's) do not
+            log: (line) => { if (line.startsWith('warning: ')) ctx.io.err(`  ${line}\n`); },
           });
-          ctx.io.err(`  ${res.task.metric} ${(100 * res.final.main).toFixed(2)} in ${res.seconds.toFixed(0)} s\n`);
+          // the checkpoints served only this run (a finished run is read back from its folder)
+          fs.rmSync(workDir, { recursive: true, force: true });
+          const met = manifest.metrics as { metric: string; score: number };
+          ctx.io.err(`  ${met.metric} ${(100 * met.score).toFixed(2)} in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
         },
       });
       if (row) rows.push(row);
@@ -295,7 +329,7 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
         for (const keep of low) {
           const src = rows.find((r) => r.task === task && r.method === 'smp-s' && r.keep === keep);
           if (!src) continue;
-          const { masks } = loadBitMasks(src.out);
+          const { masks } = MaskSet.load(path.join(src.out, MASKS_FILE));
           for (const [variant, minKept] of [['exact (all-zero rows and columns removed)', 1], ['rows/columns with < 10 kept weights removed', 10]] as const) {
             let small: EncoderModel | null = null;
             try {
@@ -392,7 +426,7 @@ async function runSmpSuite(ctx: BenchRunContext, presetName: PresetName, preset:
   ctx.io.err(`${lines.join('\n')}\n`);
   outcome.notes.push(
     `smp suite, ${presetName} preset${ctx.quick ? ' (--quick)' : ''}: ${setup}.`,
-    `Table of score vs keep fraction: ${path.join(root, 'table.md')}; chart: ${path.join(root, 'chart.svg')}; every run's masks, manifest and metrics under ${path.join(root, 'runs')} (reused when the suite is run again).`,
+    `Table of score vs keep fraction: ${path.join(root, 'table.md')}; chart: ${path.join(root, 'chart.svg')}; every run is an artifact folder (the model with its masks applied, prunekit/manifest.json with the metrics, prunekit/masks.safetensors, prunekit/training.json with the training log and the regulariser check) under ${path.join(root, 'runs')} (reused when the suite is run again).`,
     'Model names in the tables below read "<model> <method> <keep fraction>"; "dense" is full fine-tuning. Scores are means over seeds.',
     ...verdicts.map((v) => `Claim on ${v.task}, ${v.claim}: ${v.held === null ? 'not tested' : v.held ? 'held' : 'not held'} (${v.detail}).`),
     ...(unlearned.length ? [`Tasks no method learned in this budget (reported separately, no verdicts): ${unlearned.join(', ')}.`] : []),
