@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MaskSet, loadModel, readSafetensors } from '@prunekit/tensor-core';
 import { workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { run } from '../run.js';
+import { FINANCE_TRIPLETS, GENERAL_TRIPLETS, writeTriplets } from '../test-support/triplets.js';
 import { memoryIo } from '@prunekit/cli-support';
 import { writeSyntheticTasks } from '../test-support/synthetic.js';
 
@@ -41,19 +42,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
-const triplets = (file: string, rows: [string, string, string][]): string => {
-  fs.writeFileSync(file, rows.map(([query, positive, negative]) => JSON.stringify({ query, positive, negative })).join('\n') + '\n');
-  return file;
-};
-const domain = triplets(path.join(tmp, 'domain.jsonl'), [
-  ['net sales in 2020', 'Revenue for 2020 was $3.1 billion.', 'The museum reopened in May.'],
-  ['quarterly dividend', 'The board declared a dividend of $0.20 per share.', 'Snow fell overnight.'],
-  ['long-term borrowings', 'Long-term debt totalled $900 million.', 'He plays the violin.'],
-]);
-const general = triplets(path.join(tmp, 'general.jsonl'), [
-  ['a cat sleeps', 'the cat is asleep', 'sales rose 3%'],
-  ['it is raining', 'rain is falling', 'the bond matured'],
-]);
+const domain = writeTriplets(path.join(tmp, 'domain.jsonl'), FINANCE_TRIPLETS);
+const general = writeTriplets(path.join(tmp, 'general.jsonl'), GENERAL_TRIPLETS);
 
 describe.each([
   ['qwen3-embed', 'qwen3'],

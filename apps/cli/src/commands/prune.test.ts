@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MaskSet, loadModel } from '@prunekit/tensor-core';
 import { loadGradStats, readTriplets, runPrune } from '@prunekit/scoring-fisher';
 import { run } from '../run.js';
+import { FINANCE_TRIPLETS, GENERAL_TRIPLETS, writeTriplets } from '../test-support/triplets.js';
 import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
@@ -12,19 +13,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-prune-'));
 afterAll(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
-const triplets = (file: string, rows: [string, string, string][]): string => {
-  fs.writeFileSync(file, rows.map(([query, positive, negative]) => JSON.stringify({ query, positive, negative })).join('\n') + '\n');
-  return file;
-};
-const domain = triplets(path.join(tmp, 'domain.jsonl'), [
-  ['net sales in 2020', 'Revenue for 2020 was $3.1 billion.', 'The museum reopened in May.'],
-  ['quarterly dividend', 'The board declared a dividend of $0.20 per share.', 'Snow fell overnight.'],
-  ['long-term borrowings', 'Long-term debt totalled $900 million.', 'He plays the violin.'],
-]);
-const general = triplets(path.join(tmp, 'general.jsonl'), [
-  ['a cat sleeps', 'the cat is asleep', 'sales rose 3%'],
-  ['it is raining', 'rain is falling', 'the bond matured'],
-]);
+const domain = writeTriplets(path.join(tmp, 'domain.jsonl'), FINANCE_TRIPLETS);
+const general = writeTriplets(path.join(tmp, 'general.jsonl'), GENERAL_TRIPLETS);
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const io = memoryIo();

@@ -7,17 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MaskSet } from '@prunekit/tensor-core';
 import { loadGradStats } from '@prunekit/scoring-fisher';
 import { run } from '../run.js';
+import { writeTriplets } from '../test-support/triplets.js';
 import { memoryIo } from '@prunekit/cli-support';
 import { BUNDLED_MODEL } from '../demo/run.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-score-'));
 afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
-const triplets = (file: string, rows: [string, string, string][]): string => {
-  fs.writeFileSync(file, rows.map(([query, positive, negative]) => JSON.stringify({ query, positive, negative })).join('\n') + '\n');
-  return file;
-};
 // authored triplets
-const domain = triplets(path.join(tmp, 'domain.jsonl'), [
+const domain = writeTriplets(path.join(tmp, 'domain.jsonl'), [
   ['net sales in 2020', 'Revenue for 2020 was $3.1 billion.', 'The museum reopened in May.'],
   ['quarterly dividend', 'The board declared a dividend of $0.20 per share.', 'Snow fell overnight.'],
   ['long-term borrowings', 'Long-term debt totalled $900 million.', 'He plays the violin.'],
@@ -25,7 +22,7 @@ const domain = triplets(path.join(tmp, 'domain.jsonl'), [
   ['share buyback', 'We repurchased 2 million shares in Q4.', 'She painted the fence green.'],
   ['cash position', 'Cash and equivalents were $450 million.', 'The choir sang at noon.'],
 ]);
-const general = triplets(path.join(tmp, 'general.jsonl'), [
+const general = writeTriplets(path.join(tmp, 'general.jsonl'), [
   ['a cat sleeps', 'the cat is asleep', 'sales rose 3%'],
   ['it is raining', 'rain is falling', 'the bond matured'],
   ['a child laughs', 'the kid is laughing', 'margins fell'],
