@@ -48,7 +48,7 @@ export const FINEGATES_PRESETS: Readonly<Record<PresetName, FineGatesPreset>> = 
   // 0.22 s per full fine-tuning step idle; about 2.5× that under a load of 5): the paper's gate lr 1e-3, 400
   // steps of head warm-up, then 2100 gate steps: θ starts at ≈ 1 and a gate closes only below atanh(−0.5) ≈
   // −0.55, and Adam moves θ by at most ≈ lr per step, so ≥ 1550 gate steps are needed for any gate to close
-  default: { tasks: ['glue_sst2'], sparsities: [0.5], baselines: ['full-ft'], seeds: [0, 1, 2], steps: 2500, sparsityStartStep: 400, gateLr: 1e-3, batchSize: 16, maxLength: 64, maxTrain: 20000, maxTest: 1000, speedBatches: { one: 12, many: 3, repeats: 5 }, speedAllSeeds: true },
+  default: { tasks: ['glue_sst2'], sparsities: [0.3, 0.5], baselines: ['full-ft'], seeds: [0, 1, 2], steps: 2500, sparsityStartStep: 400, gateLr: 1e-3, batchSize: 16, maxLength: 64, maxTrain: 20000, maxTest: 1000, speedBatches: { one: 12, many: 3, repeats: 5 }, speedAllSeeds: true },
   // every task and baseline, two more targets and longer training (many hours on 2 cores)
   full: { tasks: ALL_TASKS, sparsities: [0.3, 0.5, 0.7], baselines: BASELINES, seeds: [0, 1, 2], steps: 5000, sparsityStartStep: 500, gateLr: 1e-3, batchSize: 16, maxLength: 128, maxTrain: 20000, maxTest: 1000, speedBatches: { one: 32, many: 4, repeats: 7 }, speedAllSeeds: true },
 };
