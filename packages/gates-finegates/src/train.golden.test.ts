@@ -1,6 +1,6 @@
 // Seeded FineGates / LoRA / BitFit / full fine-tuning runs are deterministic: per-step losses, the
 // trained variables (hashed), the head and the predictions must equal the recorded reference
-// (test-support/golden/train.json, recorded before the loop moved onto tensor-core's Trainer).
+// (test-support/golden/train.json; re-recorded when dropout masks moved to tensor-core's dropout()).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, it } from 'vitest';

@@ -1,6 +1,6 @@
 // Seeded SMP runs are deterministic: per-step logs, evaluations and a hash of the final masks and
 // weights of every method must equal the recorded reference (test-support/golden/train.json,
-// recorded before the training loop moved onto tensor-core's Trainer).
+// re-recorded when dropout masks moved to tensor-core's dropout()).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';

@@ -1,6 +1,6 @@
 // Seeded retraining and gradient statistics are deterministic: per-step losses and a hash of the
 // retrained weights / accumulated statistics must equal the recorded reference
-// (test-support/golden/train.json, recorded before retraining moved onto tensor-core's Trainer).
+// (test-support/golden/train.json; re-recorded when dropout masks moved to tensor-core's dropout()).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

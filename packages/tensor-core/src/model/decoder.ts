@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderConfig, LayerShape, RopeConfig } from './config.js';
 import { decoderNames, headNames, layerNames } from './names.js';
 import type { EncoderInputs, ForwardOptions, ForwardOutput, WeightView } from './model.js';
+import { dropout as seededDropout } from '../train/dropout.js';
 
 interface DecoderHost {
   readonly config: EncoderConfig;
@@ -107,7 +108,7 @@ export function decoderForward(host: DecoderHost, view: WeightView, inputs: Enco
   const attentionDropout = (probs: tf.Tensor): tf.Tensor => {
     if (!options.training || cfg.attentionDropoutProb <= 0) return probs;
     dropoutCalls += 1;
-    return tf.dropout(probs, cfg.attentionDropoutProb, undefined, options.dropoutSeed === undefined ? undefined : options.dropoutSeed * 1000 + dropoutCalls);
+    return seededDropout(probs, cfg.attentionDropoutProb, options.dropoutSeed === undefined ? undefined : options.dropoutSeed * 1000 + dropoutCalls);
   };
 
   const tables = ropeTables(dec.rope, dec.headDim, seq);

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation, EncoderConfig, ResidualReader } from './config.js';
 import { embeddingNames, headNames, layerNames, poolerNames } from './names.js';
 import { decoderForward } from './decoder.js';
+import { dropout as seededDropout } from '../train/dropout.js';
 
 /** Returns the tensor the forward should use for a parameter, by HF name. */
 export type WeightView = (name: string) => tf.Tensor;
@@ -74,7 +75,7 @@ export class EncoderModel {
     const dropout = (x: tf.Tensor, rate: number): tf.Tensor => {
       if (!options.training || rate <= 0) return x;
       dropoutCalls += 1;
-      return tf.dropout(x, rate, undefined, options.dropoutSeed === undefined ? undefined : options.dropoutSeed * 1000 + dropoutCalls);
+      return seededDropout(x, rate, options.dropoutSeed === undefined ? undefined : options.dropoutSeed * 1000 + dropoutCalls);
     };
 
     // embeddings

@@ -1,6 +1,7 @@
 // Training primitives shared by every method: seeded randomness, schedules, AdamW, gradient
 // accumulation and clipping, losses, jsonl batches, the trainer every method trains with.
 export { Rng, createRng } from './rng.js';
+export { dropout, dropoutMask } from './dropout.js';
 export type { Seed } from './rng.js';
 export {
   constantSchedule,
