@@ -68,7 +68,7 @@ const testQrels = pick(qrelsOf('test'), evalDocs, 'test-queries', n('eval-querie
 const trainQrels = pick(qrelsOf('dev'), trainDocs, 'train-queries', n('train-queries'));
 
 // cut each document where the model stops reading (128 tokens with [CLS] and [SEP]); verified per document
-const model = path.join(root, 'apps', 'cli', 'demo', 'tiny-encoder');
+const model = path.join(root, 'apps', 'cli', 'demo', 'demo-encoder');
 const maxTokens = JSON.parse(fs.readFileSync(path.join(model, 'sentence_bert_config.json'), 'utf8')).max_seq_length;
 const tokenizer = await tc.Tokenizer.fromPretrained(model);
 const seen = async (text) => Array.from((await tokenizer.encode(text)).ids.slice(0, maxTokens - 1));
@@ -129,7 +129,7 @@ const provenance = {
     documents: docs.length, evalDocuments: evalDocs.size, trainDocuments: trainDocs.size, testQueries: testQrels.length, trainQueries: trainQrels.length,
     stsTestPairs: sts.length, generalTrainPairs: general.length,
   },
-  documentsCutAt: `${maxTokens} tokens of apps/cli/demo/tiny-encoder (cut at a word boundary past it; the first ${maxTokens - 1} token ids checked equal to the full text's)`,
+  documentsCutAt: `${maxTokens} tokens of apps/cli/demo/demo-encoder (cut at a word boundary past it; the first ${maxTokens - 1} token ids checked equal to the full text's)`,
 };
 write('provenance.json', `${JSON.stringify(provenance, null, 2)}\n`);
 for (const f of ['README.md']) {

@@ -18,7 +18,7 @@ const nonNegativeInt = (flag: string) => (v: string): number => {
 export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
-    .description('the main job: prune the bundled tiny-encoder for finance to a physically smaller model (structured GAPrune), recover it, export it to ONNX, check the export and compare quality, size and speed with dense and structured magnitude/random pruning')
+    .description('the main job: prune the bundled demo-encoder (4-layer BERT) for finance to a physically smaller model (structured GAPrune), recover it, export it to ONNX, check the export and compare quality, size and speed with dense and structured magnitude/random pruning')
     .option('--model <dir>', 'model folder', BUNDLED_MODEL)
     .option('--data <dir>', 'demo data folder (written by tools/demo/make-demo-data.mjs)', BUNDLED_DATA)
     .option('--sparsity <s>', 'fraction of encoder-layer parameters removed', (v) => Number(v), DEMO_DEFAULTS.sparsity)

@@ -1,4 +1,4 @@
-// The main job (`npm start` = `prunekit demo`): the bundled tiny-encoder pruned for the finance domain
+// The main job (`npm start` = `prunekit demo`): the bundled demo-encoder (4 layers) pruned for the finance domain
 // to a physically smaller model with structured GAPrune (whole heads and FFN neurons removed, through
 // runStructuredPrune: the code path of `prunekit prune --structure heads,neurons`), recovered by short
 // InfoNCE retraining on finance triplets (or distillation from the dense model, --recovery distill),
@@ -15,7 +15,7 @@ import { readBeir, runStructuredPrune, tripletsFromPairs, tripletsFromRetrieval,
 import { evaluateTask, mainScore, validateTask, type Encoder, type TaskDefinition } from '@prunekit/benchmarks-mteb';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-export const BUNDLED_MODEL = path.resolve(here, '..', '..', 'demo', 'tiny-encoder');
+export const BUNDLED_MODEL = path.resolve(here, '..', '..', 'demo', 'demo-encoder');
 export const BUNDLED_DATA = path.resolve(here, '..', '..', 'demo', 'data');
 
 export interface DemoRow {
@@ -78,7 +78,7 @@ export const DEMO_DEFAULTS = {
   sparsity: 0.5,
   methods: ['gaprune', 'gaprune-balanced', 'magnitude', 'random'] as ScoringMethod[],
   randomSeeds: [0, 1, 2],
-  recoverySteps: 40,
+  recoverySteps: 20,
   recovery: 'retrain' as 'distill' | 'retrain',
   recoveryLr: 1e-4,
   distill: 'cosine' as DistillLoss,

@@ -9,7 +9,7 @@ import { loadModel } from './load.js';
 import { pool, readPoolingConfig } from './pooling.js';
 import { l2Normalize } from '../train/losses.js';
 import { fixturesDir, maxAbsDiff, readReference, relDiff } from '../test-support/reference.js';
-import { sharedPath } from '../../../../tools/test-support/shared.js';
+import { sharedPath, workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { toInt32 } from '../io/safetensors.js';
 
 const refs = path.join(fixturesDir, 'shared-refs');
@@ -18,9 +18,12 @@ beforeAll(async () => {
   await initBackend();
 });
 
-describe('pretrained encoders in ../shared/models', () => {
-  for (const name of ['tiny-encoder', 'mini-encoder']) {
-    const dir = sharedPath(`models/${name}`);
+// the bundled demo model of `npm start` is in the repo (apps/cli/demo), the others in ../shared/models
+const bundled: Record<string, string> = { 'demo-encoder': path.join(workspaceRoot, 'apps', 'cli', 'demo', 'demo-encoder') };
+
+describe('pretrained encoders in ../shared/models and the bundled demo model', () => {
+  for (const name of ['tiny-encoder', 'mini-encoder', 'demo-encoder']) {
+    const dir = bundled[name] ?? sharedPath(`models/${name}`);
     it.skipIf(!dir)(`${name}: hidden states, mean/cls pooling and sentence-transformers embeddings`, () => {
       const ref = readReference(path.join(refs, `${name}.safetensors`));
       const model = loadModel(dir!);
