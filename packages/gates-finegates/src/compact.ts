@@ -6,7 +6,7 @@
 // model. Its outputs equal the gated model's evaluation outputs up to float rounding.
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  compact, headLayout, layerLinearParameters, layerNames, planFromGates, EncoderModel,
+  compact, headLayout, layerLinearParameters, layerNames, planFromGates, EncoderModel, PlanError,
   type CompactionPlan, type LayerReport,
 } from '@prunekit/tensor-core';
 import type { FineGatesAdapter } from './adapters.js';
@@ -158,6 +158,68 @@ export function compactGated(model: EncoderModel, adapter: FineGatesAdapter, opt
   } finally {
     folded.dispose();
   }
+}
+
+export interface RemovalMatch {
+  /** the fraction of attention + FFN linear parameters asked for */
+  target: number;
+  /** what the trained gates removed by themselves (the paper's rule: closed iff z = 0) */
+  removedByGates: number;
+  /** what compaction removes after the finalisation (≥ target, unless the gates already removed more) */
+  removed: number;
+  /** gates closed on top of the trained ones (the lowest θ first) */
+  extraClosed: number;
+  /** θ of the last gate closed (null when none was): the threshold the finalisation used */
+  threshold: number | null;
+  /** compactions tried by the search */
+  evaluations: number;
+}
+
+/**
+ * Matched-count finalisation (prunekit's, for comparing FineGates with other methods at the same number
+ * of parameters): closes the open gates with the lowest θ, as few as possible, until compaction removes at
+ * least `fraction` of the attention + FFN linear parameters. Each candidate count is compacted for real
+ * (uniform heads included), so the result is exact, and a binary search keeps it to about log2(gates)
+ * compactions. Gates that already remove more are left as they are. Changes the adapter's θ in place.
+ */
+export function closeGatesToRemoval(model: EncoderModel, adapter: FineGatesAdapter, fraction: number, options: CompactGatedOptions = {}): RemovalMatch {
+  if (!(fraction > 0 && fraction < 1)) throw new Error(`removal target must be in (0, 1) (got ${fraction})`);
+  const gates = adapter.gates;
+  const trained = gates.theta();
+  let evaluations = 0;
+  const removedWith = (extra: number): number => {
+    gates.assign(trained);
+    gates.closeLowest(extra);
+    evaluations++;
+    try {
+      const c = compactGated(model, adapter, options);
+      c.model.dispose();
+      return c.report.linearRemovedFraction;
+    } catch (e) {
+      // a plan that removes a whole layer's attention or FFN is past any target
+      if (e instanceof PlanError) return Number.POSITIVE_INFINITY;
+      throw e;
+    }
+  };
+  const removedByGates = removedWith(0);
+  if (removedByGates >= fraction) {
+    gates.assign(trained);
+    return { target: fraction, removedByGates, removed: removedByGates, extraClosed: 0, threshold: null, evaluations };
+  }
+  let lo = 0;
+  let hi = gates.openCount();
+  if (removedWith(hi) < fraction) {
+    gates.assign(trained);
+    throw new Error(`closing every gate removes less than ${(100 * fraction).toFixed(1)}% of the attention + FFN parameters`);
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (removedWith(mid) >= fraction) hi = mid;
+    else lo = mid;
+  }
+  const sorted = [...trained.values()].flatMap((t) => [...t.rows, ...t.cols]).filter((v) => Math.tanh(v) + 0.5 > 0).sort((a, b) => a - b);
+  const removed = removedWith(hi); // leaves the adapter with the chosen gates closed
+  return { target: fraction, removedByGates, removed, extraClosed: hi, threshold: sorted[hi - 1] ?? null, evaluations };
 }
 
 /** A Markdown table of a removal report. */

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, layerNames } from '@prunekit/tensor-core';
+import { createRng, initBackend, layerNames } from '@prunekit/tensor-core';
 import { createAdapter, FineGatesAdapter, LoraAdapter, OverrideAdapter } from './adapters.js';
-import { compactGated } from './compact.js';
+import { closeGatesToRemoval, compactGated } from './compact.js';
 import { disposeBatch, makeBatch } from './data.js';
 import { GateSet } from './gates.js';
 import { ClassificationHead } from './head.js';
@@ -252,4 +252,62 @@ describe('compaction', () => {
       full.dispose();
     });
   }
+});
+
+describe('matched-count finalisation', () => {
+  it('closes the fewest lowest-θ gates that make compaction remove the target fraction; gates past it stay as trained', () => {
+    const { full, model } = tinyModel('bert');
+    const ad = new FineGatesAdapter(model, { targetSparsity: 0.4, seed: 3 });
+    // trained-looking θ: spread out, a few already closed (tanh θ + 0.5 ≤ 0)
+    const rng = createRng('matched-count');
+    const th = ad.gates.theta();
+    for (const t of th.values()) for (const a of [t.rows, t.cols]) a.set(rng.uniformArray(a.length, -0.9, 2));
+    ad.gates.assign(th);
+    const trained = ad.gates.theta();
+    const openBefore = ad.gates.openCount();
+    const byGates = compactGated(model, ad);
+    byGates.model.dispose();
+    const target = byGates.report.linearRemovedFraction + 0.2;
+
+    const m = closeGatesToRemoval(model, ad, target);
+    expect(m.target).toBe(target);
+    expect(m.removedByGates).toBeCloseTo(byGates.report.linearRemovedFraction, 12);
+    expect(m.extraClosed).toBeGreaterThan(0);
+    expect(m.evaluations).toBeLessThan(2 * Math.log2(openBefore) + 4);
+    expect(ad.gates.openCount()).toBe(openBefore - m.extraClosed);
+    // the adapter is left finalised: compaction now removes what the match reports, at least the target
+    const after = compactGated(model, ad);
+    expect(after.report.linearRemovedFraction).toBe(m.removed);
+    expect(m.removed).toBeGreaterThanOrEqual(target);
+    after.model.dispose();
+    // the closed ones are exactly the open gates at or below the threshold θ (one global threshold)
+    const now = ad.gates.theta();
+    for (const [name, t] of trained) {
+      for (const axis of ['rows', 'cols'] as const) {
+        t[axis].forEach((v, i) => {
+          const wasOpen = Math.tanh(v) + 0.5 > 0;
+          const closedNow = Math.tanh(now.get(name)![axis][i]!) + 0.5 <= 0;
+          if (!wasOpen) expect(closedNow).toBe(true);
+          else expect(closedNow, `${name} ${axis} ${i}`).toBe(v <= m.threshold!);
+        });
+      }
+    }
+    // one gate fewer would not reach the target
+    ad.gates.assign(trained);
+    ad.gates.closeLowest(m.extraClosed - 1);
+    const fewer = compactGated(model, ad);
+    expect(fewer.report.linearRemovedFraction).toBeLessThan(target);
+    fewer.model.dispose();
+
+    // a target the trained gates already pass: nothing more is closed, θ unchanged
+    ad.gates.assign(trained);
+    const none = closeGatesToRemoval(model, ad, Math.max(0.01, byGates.report.linearRemovedFraction / 2));
+    expect(none.extraClosed).toBe(0);
+    expect(none.threshold).toBeNull();
+    expect([...ad.gates.theta()].every(([n, t]) => same(t.rows, trained.get(n)!.rows) && same(t.cols, trained.get(n)!.cols))).toBe(true);
+    expect(() => closeGatesToRemoval(model, ad, 1)).toThrow(/removal target must be in \(0, 1\)/);
+    expect(() => { ad.gates.closeLowest(openBefore + 1); }).toThrow(/gates asked for/);
+    ad.dispose();
+    full.dispose();
+  });
 });

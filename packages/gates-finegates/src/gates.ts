@@ -65,6 +65,9 @@ export interface GateStats {
   gates: { total: number; closed: number; halfOpen: number; open: number };
 }
 
+/** θ of a gate closed by a finalisation: tanh(−1) + 0.5 < 0, so its evaluation value is 0. */
+export const CLOSED_THETA = -1;
+
 const ROW = '.gate_rows';
 const COL = '.gate_cols';
 
@@ -216,6 +219,34 @@ export class GateSet {
       }
     }
     return { numel, closedWeights: closed, sparsity: numel ? closed / numel : 0, expectedSparsity: numel ? 1 - expectedKept / numel : 0, closedRows, closedCols, gates };
+  }
+
+  /**
+   * Closes the `count` open gates (evaluation value > 0) with the lowest θ, rows and columns alike, by
+   * setting their θ to CLOSED_THETA; ties broken by weight name, axis and index so the choice is
+   * reproducible. This is a higher threshold on θ than the paper's (z > 0), applied to every gate at once.
+   */
+  closeLowest(count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new Error(`closeLowest: count must be a whole number ≥ 0 (got ${count})`);
+    if (count === 0) return;
+    const open: { theta: number; name: string; axis: 0 | 1; index: number }[] = [];
+    const theta = this.theta();
+    for (const s of this.specs) {
+      const t = theta.get(s.name)!;
+      t.rows.forEach((v, i) => { if (Math.tanh(v) + 0.5 > 0) open.push({ theta: v, name: s.name, axis: 0, index: i }); });
+      t.cols.forEach((v, i) => { if (Math.tanh(v) + 0.5 > 0) open.push({ theta: v, name: s.name, axis: 1, index: i }); });
+    }
+    if (count > open.length) throw new Error(`closeLowest: ${count} gates asked for, ${open.length} open`);
+    open.sort((a, b) => a.theta - b.theta || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.axis - b.axis || a.index - b.index);
+    for (const g of open.slice(0, count)) (g.axis === 0 ? theta.get(g.name)!.rows : theta.get(g.name)!.cols)[g.index] = CLOSED_THETA;
+    this.assign(theta);
+  }
+
+  /** Number of gates whose evaluation value is > 0 (not closed). */
+  openCount(): number {
+    let n = 0;
+    for (const t of this.theta().values()) for (const a of [t.rows, t.cols]) for (const v of a) if (Math.tanh(v) + 0.5 > 0) n++;
+    return n;
   }
 
   /** θ values on the host, by weight name. */

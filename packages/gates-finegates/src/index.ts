@@ -1,4 +1,4 @@
-export { GateSet, rocAuc, initialThetaClosedAuc } from './gates.js';
+export { GateSet, rocAuc, initialThetaClosedAuc, CLOSED_THETA } from './gates.js';
 export type { GateSpec, GateSetOptions, GateValues, GateManifest, GateStats } from './gates.js';
 export { GATE_DEFAULTS, gateMu, trainingGate, evalGate, openProbability, sparsityRegulariser, kurtosisWeights } from './regulariser.js';
 export type { RegulariserTerm } from './regulariser.js';
@@ -11,8 +11,8 @@ export { METHODS, createAdapter, encoderParameterNames, FineGatesAdapter, LoraAd
 export type { Method, Adapter, AdapterOptions } from './adapters.js';
 export { trainClassifier, predict, classificationMetrics, batchIndices } from './train.js';
 export type { TrainOptions, TrainResult, StepInfo, Metrics } from './train.js';
-export { foldGates, compactGated, uniformHeads, formatRemoval } from './compact.js';
-export type { CompactResult, CompactGatedOptions, RemovalReport, LayerRemoval } from './compact.js';
+export { foldGates, compactGated, uniformHeads, formatRemoval, closeGatesToRemoval } from './compact.js';
+export type { CompactResult, CompactGatedOptions, RemovalReport, LayerRemoval, RemovalMatch } from './compact.js';
 export { measureSpeed, measureOnnxSpeed } from './speed.js';
 export type { SpeedResult, OnnxSpeedResult } from './speed.js';
 export { runGates, encoderOf, DEFAULT_LR } from './run.js';

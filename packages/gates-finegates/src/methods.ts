@@ -38,6 +38,7 @@ const common = {
 const schemas = {
   finegates: z.object({
     sparsity: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').default(0.4).describe('target fraction of gated rows/columns closed (removed)'),
+    removeFraction: z.number().gt(0, 'must be > 0').lt(1, 'must be < 1').optional().describe("prunekit's matched-count finalisation: after training, close the open gates with the lowest θ until compaction removes at least this fraction of the attention + FFN parameters (unset: the paper's rule, a gate goes iff its evaluation value is 0)"),
     lr: positive('learning rate of the encoder-side parameters (default 1e-3)'),
     gateLr: positive("learning rate of the gate parameters (default: --lr, the paper's 1e-3)"),
     sparsityStartStep: z.number().int('must be a whole number').min(0, 'must be ≥ 0').default(0).describe("head warm-up: steps before the regulariser starts and the gates move (the authors' sparsity_start_epoch, in steps)"),
@@ -66,7 +67,7 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
   if (!ctx.data.dataRoot || !ctx.data.task) throw new Error(`method ${method} needs --data-root DIR and --task NAME (${Object.keys(TASKS).join(', ')})`);
   const t = await trainGates({
     model: ctx.model, task: ctx.data.task, dataRoot: ctx.data.dataRoot, method, workDir: ctx.workDir,
-    ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}), steps: o.steps!, batchSize: o.batchSize!, headLr: o.headLr!,
+    ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}), ...(o.removeFraction !== undefined ? { removeFraction: o.removeFraction } : {}), steps: o.steps!, batchSize: o.batchSize!, headLr: o.headLr!,
     ...(o.lr !== undefined ? { lr: o.lr } : {}), ...(o.gateLr !== undefined ? { gateLr: o.gateLr } : {}),
     ...(o.sparsityStartStep !== undefined ? { sparsityStartStep: o.sparsityStartStep } : {}),
     ...(o.freezeGatesInWarmup !== undefined ? { freezeGatesInWarmup: o.freezeGatesInWarmup } : {}),
@@ -93,21 +94,23 @@ async function runGatesMethod(method: Method, ctx: MethodContext<AnyOptions>): P
       const removal = t.removal!;
       const compacted = t.compacted!;
       const kept = `${removal.totalAfter.toLocaleString('en-US')} of ${removal.totalBefore.toLocaleString('en-US')} parameters kept`;
+      const fin = t.finalisation;
+      const finalised = fin ? ` prunekit's matched-count finalisation (--remove-fraction ${fin.target}) closed ${fin.extraClosed} more gates, the lowest θ first; the trained gates alone removed ${(100 * fin.removedByGates).toFixed(1)}%.` : '';
       return remember({
         kind: 'compacted-model',
         model: compacted,
         gates: { tensors: gates.tensors, metadata: { manifest: JSON.stringify({ ...gates.manifest, gates: undefined }), gates: JSON.stringify(gates.manifest.gates) } },
         // a decoder classifier's trained score head is in the model itself (score.weight, config.json's labels)
         ...(t.headInModel ? {} : { head: headFile }),
-        source, data, metrics: { ...metrics, compactMaxDiff: t.compactMaxDiff }, reports,
+        source, data, metrics: { ...metrics, compactMaxDiff: t.compactMaxDiff, ...(fin ? { finalisation: fin } : {}) }, reports,
         sparsity: {
           definition: 'fraction of the attention + FFN linear parameters removed by compaction',
           total: removal.linearRemovedFraction,
           perMatrix: removal.layers.map((l, i) => ({ name: `layer ${i}`, numel: l.paramsBefore, kept: l.paramsAfter, sparsity: l.paramsBefore ? l.removed / l.paramsBefore : 0 })),
         },
         summary: t.headInModel
-          ? `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + MLP parameters (${kept}); this folder holds the compacted sequence classifier with its trained score head (last non-pad token) and the task's labels in config.json.`
-          : `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + FFN parameters (${kept}); this folder holds the compacted encoder, the classification head is prunekit/head.safetensors.`,
+          ? `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + MLP parameters (${kept}); this folder holds the compacted sequence classifier with its trained score head (last non-pad token) and the task's labels in config.json.${finalised}`
+          : `FineGates on ${ctx.data.task}: accuracy ${(100 * t.metrics.accuracy).toFixed(2)}%; closed gates removed ${(100 * removal.linearRemovedFraction).toFixed(1)}% of the attention + FFN parameters (${kept}); this folder holds the compacted encoder, the classification head is prunekit/head.safetensors.${finalised}`,
         dispose: () => { t.dispose(); },
       });
     }

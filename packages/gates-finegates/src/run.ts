@@ -14,7 +14,7 @@ import {
   type HostTensor,
 } from '@prunekit/tensor-core';
 import { createAdapter, FineGatesAdapter, LoraAdapter, METHODS, OverrideAdapter, type Adapter, type Method } from './adapters.js';
-import { compactGated, formatRemoval, type RemovalReport } from './compact.js';
+import { closeGatesToRemoval, compactGated, formatRemoval, type RemovalMatch, type RemovalReport } from './compact.js';
 import { initialThetaClosedAuc, type GateStats } from './gates.js';
 import { disposeBatch, loadTask, makeBatch, tokenize, TASKS, type LoadedTask, type TaskSpec } from './data.js';
 import { ClassificationHead, DecoderScoreHead, type TaskHead } from './head.js';
@@ -30,6 +30,12 @@ export interface RunGatesOptions {
   method: Method;
   /** FineGates target sparsity (default 0.4) */
   sparsity?: number;
+  /**
+   * FineGates matched-count finalisation (prunekit's): after training, close the open gates with the
+   * lowest θ until compaction removes at least this fraction of the attention + FFN linear parameters.
+   * Unset: the paper's rule only (a gate is removed iff its evaluation value is 0).
+   */
+  removeFraction?: number;
   steps?: number;
   batchSize?: number;
   /** lr of the encoder-side variables (default 1e-3; full-ft 1e-4) */
@@ -75,6 +81,8 @@ export interface RunGatesResult {
   gateStats?: ReturnType<FineGatesAdapter['gates']['stats']>;
   /** FineGates only: AUC of the initial θ as a predictor of the closed gates (near 1: closed by their random start) */
   initialThetaAuc?: number;
+  /** FineGates with removeFraction: what the matched-count finalisation closed */
+  finalisation?: RemovalMatch;
   losses: number[];
   resumedFrom: number;
   seconds: number;
@@ -116,6 +124,7 @@ export interface GatesTrained {
   compactMaxDiff?: number;
   gateStats?: RunGatesResult['gateStats'];
   initialThetaAuc?: number;
+  finalisation?: RemovalMatch;
   compacted?: EncoderModel;
   compactedNoGather?: EncoderModel;
   test: Awaited<ReturnType<typeof tokenize>>;
@@ -136,6 +145,8 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
   if (!METHODS.includes(o.method)) throw new Error(`unknown method "${o.method as string}" (expected ${METHODS.join(', ')})`);
   const sparsity = o.sparsity ?? 0.4;
   if (o.method === 'finegates' && !(sparsity > 0 && sparsity < 1)) throw new Error(`--sparsity must be in (0, 1) (got ${sparsity})`);
+  if (o.removeFraction !== undefined && o.method !== 'finegates') throw new Error(`--remove-fraction is a FineGates finalisation (method ${o.method} has no gates)`);
+  if (o.removeFraction !== undefined && !(o.removeFraction > 0 && o.removeFraction < 1)) throw new Error(`--remove-fraction must be in (0, 1) (got ${o.removeFraction})`);
   const steps = o.steps ?? 300;
   const batchSize = o.batchSize ?? 16;
   const seed = o.seed ?? 0;
@@ -187,6 +198,15 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
       },
     });
 
+    // a decoder classifier is compacted whole, with the trained score head and the task's labels in config.json
+    const compactSource = (): EncoderModel => (head instanceof DecoderScoreHead ? withTrainedScoreHead(full, head, task.labels) : model);
+    let finalisation: RemovalMatch | undefined;
+    if (o.removeFraction !== undefined && adapter instanceof FineGatesAdapter) {
+      progress('finalise', 0, 1);
+      finalisation = closeGatesToRemoval(compactSource(), adapter, o.removeFraction);
+      progress('finalise', 1, 1, `${finalisation.extraClosed} more gates closed (lowest θ): ${(100 * finalisation.removedByGates).toFixed(1)}% → ${(100 * finalisation.removed).toFixed(1)}% of attention+FFN parameters removed`);
+    }
+
     progress('evaluate', 0, 1);
     const pred = predict(model, adapter, head, test, padId, 64, paddingSide);
     const metrics = classificationMetrics(pred, test.labels, task.labels.length);
@@ -199,8 +219,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     if (adapter instanceof FineGatesAdapter) {
       initialThetaAuc = initialThetaClosedAuc(initialTheta!, adapter.gates);
       progress('compact', 0, 1);
-      // a decoder classifier is compacted whole, with the trained score head and the task's labels in config.json
-      const source = head instanceof DecoderScoreHead ? withTrainedScoreHead(full, head, task.labels) : model;
+      const source = compactSource();
       const c = compactGated(source, adapter);
       compacted = c.model;
       removal = c.report;
@@ -217,7 +236,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
       head: head instanceof DecoderScoreHead ? { kind: 'decoder-score', name: head.weightName, token: 'last non-pad', paddingSide, fromFolder: head.fromFolder } : { kind: 'first-token', name: 'classifier' },
       settings: { sparsity: o.method === 'finegates' ? sparsity : null, steps, batchSize, lr, headLr: o.headLr ?? 1e-3, gateLr: o.method === 'finegates' ? (o.gateLr ?? lr) : null, sparsityStartStep: o.method === 'finegates' ? (o.sparsityStartStep ?? 0) : null, freezeGatesInWarmup: o.method === 'finegates' && (o.sparsityStartStep ?? 0) > 0 ? (o.freezeGatesInWarmup ?? true) : null, lambda: o.method === 'finegates' ? (o.lambda ?? 50) : null, kurtosis: o.kurtosis ?? false, targets: o.targets ?? 'attention+mlp', maxLength, seed, weightDecay: 0, schedule: 'constant' },
       data: { labels: task.labels, train: train.size, test: test.size, note: task.note },
-      metrics, trainable, gateStats: gateStats ?? null, initialThetaAuc: initialThetaAuc ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null,
+      metrics, trainable, gateStats: gateStats ?? null, initialThetaAuc: initialThetaAuc ?? null, removal: removal ?? null, compactMaxDiff: compactMaxDiff ?? null, finalisation: finalisation ?? null,
       losses: tr.losses, resumedFrom: tr.resumedFrom, seconds,
     };
     const a = adapter;
@@ -227,7 +246,7 @@ export async function trainGates(o: Omit<RunGatesOptions, 'out'> & { out?: strin
     return {
       full, model, adapter: a, head: h, headInModel, labels: task.labels, metrics, trainable, test, padId, losses: tr.losses, resumedFrom: tr.resumedFrom, dataNote: task.note, workDir, report,
       ...(removal ? { removal } : {}), ...(compactMaxDiff !== undefined ? { compactMaxDiff } : {}), ...(gateStats ? { gateStats } : {}),
-      ...(initialThetaAuc !== undefined ? { initialThetaAuc } : {}),
+      ...(initialThetaAuc !== undefined ? { initialThetaAuc } : {}), ...(finalisation ? { finalisation } : {}),
       ...(c ? { compacted: c } : {}), ...(cng ? { compactedNoGather: cng } : {}),
       dispose: (keep = {}) => {
         a.dispose();
@@ -280,6 +299,7 @@ export async function runGates(o: RunGatesOptions): Promise<RunGatesResult> {
     if (compactMaxDiff !== undefined) result.compactMaxDiff = compactMaxDiff;
     if (gateStats) result.gateStats = gateStats;
     if (t.initialThetaAuc !== undefined) result.initialThetaAuc = t.initialThetaAuc;
+    if (t.finalisation) result.finalisation = t.finalisation;
     if (o.keepModels) {
       keep = true;
       result.models = { dense: model, full, test, padId, ...(compacted ? { compacted } : {}), ...(compactedNoGather ? { compactedNoGather } : {}) };

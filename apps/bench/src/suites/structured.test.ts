@@ -88,7 +88,10 @@ describe('structured suite kind: a miniature run (tiny-encoder, synthetic financ
       expect(manifest.method, n).toBe(n.replace(/-50.*$/, ''));
       const m = measure(n);
       if (n.startsWith('finegates')) {
-        expect(m.encoderParams).toBeLessThanOrEqual(denseParams);
+        // matched-count finalisation: at least the suite's 50% of the encoder-layer parameters removed, and said so
+        expect(manifest.options.removeFraction).toBe(0.5);
+        expect(m.encoderParams / denseParams).toBeLessThanOrEqual(0.5);
+        expect((manifest.metrics as { finalisation?: { removed: number } }).finalisation?.removed).toBeGreaterThanOrEqual(0.5);
         continue;
       }
       // the registry's schema filled the options in: the structure and the recovery asked for

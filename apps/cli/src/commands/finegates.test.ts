@@ -57,6 +57,24 @@ describe('prunekit prune --method finegates / lora / bitfit / full-ft', () => {
     expect(readManifest(out).files).toMatchObject({ gates: 'prunekit/gates.safetensors', head: 'prunekit/head.safetensors' });
   });
 
+  it('FineGates --remove-fraction: closes more gates after training until compaction removes that fraction; the manifest says how', async () => {
+    const out = path.join(tmp, 'fg-matched');
+    const r = await cli([...base, '--out', out, '--method', 'finegates', '--steps', '3', '--remove-fraction', '0.3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout) as { sparsity: number; metrics: { compactMaxDiff: number; finalisation: { target: number; removedByGates: number; removed: number; extraClosed: number } } };
+    const fin = res.metrics.finalisation;
+    // 3 steps close no gate by themselves: the finalisation does all of it, and the manifest's sparsity is the compacted model's
+    expect(fin.removedByGates).toBe(0);
+    expect(fin.extraClosed).toBeGreaterThan(0);
+    expect(fin.removed).toBeGreaterThanOrEqual(0.3);
+    expect(res.sparsity).toBe(fin.removed);
+    expect(res.metrics.compactMaxDiff).toBeLessThanOrEqual(1e-4);
+    const training = JSON.parse(fs.readFileSync(path.join(out, 'prunekit', 'training.json'), 'utf8')) as { finalisation: unknown };
+    expect(training.finalisation).toEqual(fin);
+    const bad = await cli([...base, '--out', path.join(tmp, 'fg-bad'), '--method', 'lora', '--steps', '1', '--remove-fraction', '0.3']);
+    expect(bad.code).not.toBe(0);
+  });
+
   it('baselines report their trainable parameters; a rerun after an interruption resumes', async () => {
     const counts: Record<string, number> = {};
     for (const m of ['lora', 'bitfit', 'full-ft']) {
