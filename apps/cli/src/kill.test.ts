@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile } from '@prunekit/tensor-core';
-import { BUNDLED_MODEL } from './demo/run.js';
+import { TINY_ENCODER } from './test-support/models.js';
 
 const CLI = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-kill-'));
@@ -77,7 +77,7 @@ describe('SIGKILL during prune and score', () => {
     const root = path.join(tmp, 'prune');
     fs.mkdirSync(root);
     const model = path.join(root, 'model');
-    fs.cpSync(BUNDLED_MODEL, model, { recursive: true });
+    fs.cpSync(TINY_ENCODER, model, { recursive: true });
     const input = digest(model);
     const out = path.join(root, 'out');
     const args = (sparsity: string): string[] => ['prune', '--model', model, '--out', out, '--method', 'magnitude', '--sparsity', sparsity];
@@ -116,7 +116,7 @@ describe('SIGKILL during prune and score', () => {
     const root = path.join(tmp, 'score');
     fs.mkdirSync(root);
     const model = path.join(root, 'model');
-    fs.cpSync(BUNDLED_MODEL, model, { recursive: true });
+    fs.cpSync(TINY_ENCODER, model, { recursive: true });
     const input = digest(model);
     const data = path.join(root, 'd.jsonl');
     fs.writeFileSync(data, ['net sales|revenue was $3bn|it snowed', 'dividend|a dividend of $0.20|he sings', 'debt|bonds of $900m mature|a cat naps']

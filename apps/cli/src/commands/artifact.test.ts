@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { referencePython, workspaceRoot } from '../../../../tools/test-support/shared.js';
 import { run } from '../run.js';
 import { memoryIo } from '@prunekit/cli-support';
-import { BUNDLED_MODEL } from '../demo/run.js';
+import { TINY_ENCODER } from '../test-support/models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-artifact-'));
 afterAll(() => {
@@ -43,13 +43,13 @@ describe('artifact layout, inspect and embed', () => {
   const pruned = path.join(tmp, 'magnitude');
 
   it('prune writes the HF folder + manifest + masks; inspect --json matches Python safetensors; +0.0 zeros, a rewritten card, normal permissions', async () => {
-    const r = await cli(['prune', '--model', BUNDLED_MODEL, '--out', pruned, '--method', 'magnitude', '--sparsity', '0.5', '--targets', 'attention+mlp', '--json']);
+    const r = await cli(['prune', '--model', TINY_ENCODER, '--out', pruned, '--method', 'magnitude', '--sparsity', '0.5', '--targets', 'attention+mlp', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ method: 'magnitude', kind: 'pruned-model', sparsity: 0.5 });
     const card = fs.readFileSync(path.join(pruned, 'README.md'), 'utf8');
     expect(card).toContain('made with prunekit (magnitude)');
     expect(card).toContain('**Sparsity achieved:** 50.00%');
-    expect(card).toContain(`**Source model:** ${BUNDLED_MODEL}`);
+    expect(card).toContain(`**Source model:** ${TINY_ENCODER}`);
     for (const f of ['README.md', 'model.safetensors', 'tokenizer.json', 'prunekit/manifest.json', 'prunekit/masks.safetensors']) {
       expect(fs.statSync(path.join(pruned, f)).mode & 0o777, f).toBe(0o644);
     }
@@ -108,13 +108,13 @@ describe('artifact layout, inspect and embed', () => {
     process.env.PRUNEKIT_PLUGINS = PLUGIN;
     let r;
     try {
-      r = await cli(['prune', '--method', 'drop-neurons', '--model', BUNDLED_MODEL, '--out', out, '--sparsity', '0.25', '--json']);
+      r = await cli(['prune', '--method', 'drop-neurons', '--model', TINY_ENCODER, '--out', out, '--sparsity', '0.25', '--json']);
     } finally {
       delete process.env.PRUNEKIT_PLUGINS;
     }
     expect(r.code, r.stderr).toBe(0);
     const ins = JSON.parse((await cli(['inspect', out, '--json'])).stdout) as { structure: { neuronsRemoved: number; parametersBefore: number; parametersAfter: number }; masks: { total: number } };
-    // the bundled model: 2 layers × 512 FFN neurons, a quarter dropped in each
+    // tiny-encoder: 2 layers × 512 FFN neurons, a quarter dropped in each
     expect(ins.structure.neuronsRemoved).toBe(2 * 128);
     expect(ins.masks.total).toBe(0.25);
     const small = path.join(tmp, 'dropped-compact');
@@ -158,7 +158,7 @@ describe('artifact layout, inspect and embed', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(message);
     }
-    const plain = await cli(['compact', BUNDLED_MODEL, '--out', path.join(tmp, 'never')]);
+    const plain = await cli(['compact', TINY_ENCODER, '--out', path.join(tmp, 'never')]);
     expect(plain.stderr).toContain('not a prunekit artifact (no prunekit/manifest.json)');
     expect(fs.existsSync(path.join(tmp, 'never'))).toBe(false);
   });

@@ -1,4 +1,4 @@
-// `prunekit export --format onnx` on the bundled demo model, then `prunekit eval` on the exported
+// `prunekit export --format onnx` on tiny-encoder (apps/cli/demo), then `prunekit eval` on the exported
 // folder (onnxruntime-node) and on the source (tfjs): the same tasks give the same scores, and
 // `prunekit embed` gives the same embeddings.
 import fs from 'node:fs';

@@ -6,7 +6,7 @@ import { loadModel } from '@prunekit/tensor-core';
 import { readManifest, readSafetensors } from '@prunekit/tensor-core';
 import { run } from '../run.js';
 import { memoryIo } from '@prunekit/cli-support';
-import { BUNDLED_MODEL } from '../demo/run.js';
+import { TINY_ENCODER } from '../test-support/models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-gates-'));
 afterAll(() => {
@@ -28,7 +28,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 
-const base = ['prune', '--task', 'glue_sst2', '--model', BUNDLED_MODEL, '--data-root', root, '--batch-size', '8'];
+const base = ['prune', '--task', 'glue_sst2', '--model', TINY_ENCODER, '--data-root', root, '--batch-size', '8'];
 
 describe('prunekit prune --method finegates / lora / bitfit / full-ft', () => {
   it('FineGates: progress with loss and expected sparsity; the compacted model, gates, head and manifest written atomically', async () => {
@@ -49,7 +49,7 @@ describe('prunekit prune --method finegates / lora / bitfit / full-ft', () => {
     const closed = [...gates.tensors].filter(([n]) => n.endsWith('.eval_rows') || n.endsWith('.eval_cols')).reduce((a, [, t]) => a + Array.from(t.data as Float32Array).filter((x) => x === 0).length, 0);
     expect(closed).toBeGreaterThan(0);
     const small = loadModel(out);
-    const dense = loadModel(BUNDLED_MODEL);
+    const dense = loadModel(TINY_ENCODER);
     expect(small.numParameters()).toBe(res.parameters.stored);
     expect(small.numParameters()).toBeLessThan(dense.numParameters());
     small.dispose();
@@ -110,7 +110,7 @@ describe('prunekit prune --method finegates / lora / bitfit / full-ft', () => {
     expect(badSparsity.stderr).toContain('--sparsity must be < 1 (got 1.5)');
     const notAnOption = await cli([...base, '--method', 'bitfit', '--out', out, '--lora-rank', '2']);
     expect(notAnOption.stderr).toContain('--lora-rank is not an option of method bitfit');
-    const noModel = await cli([...base.map((a) => (a === BUNDLED_MODEL ? path.join(tmp, 'nope') : a)), '--method', 'lora', '--out', out]);
+    const noModel = await cli([...base.map((a) => (a === TINY_ENCODER ? path.join(tmp, 'nope') : a)), '--method', 'lora', '--out', out]);
     expect(noModel.stderr).toContain('not a folder');
     expect(fs.existsSync(out)).toBe(false);
   });

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readSafetensors, workAreaOf, writeSafetensors } from '@prunekit/tensor-core';
 import { run } from '../run.js';
 import { memoryIo } from '@prunekit/cli-support';
-import { BUNDLED_MODEL } from '../demo/run.js';
+import { TINY_ENCODER } from '../test-support/models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-safety-'));
 afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
@@ -29,10 +29,10 @@ const digest = (dir: string): string => {
   }
   return h.digest('hex');
 };
-/** A private copy of the bundled model (so a bug here could never damage the real one). */
+/** A private copy of tiny-encoder (so a bug here could never damage the real one). */
 const modelCopy = (name: string): string => {
   const dst = path.join(tmp, name);
-  fs.cpSync(BUNDLED_MODEL, dst, { recursive: true });
+  fs.cpSync(TINY_ENCODER, dst, { recursive: true });
   return dst;
 };
 const userFolder = (name: string): string => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { layerLinearParameters, loadModel, modelFingerprint, readManifest } from '@prunekit/tensor-core';
 import { run } from '../run.js';
 import { memoryIo } from '@prunekit/cli-support';
-import { BUNDLED_MODEL } from '../demo/run.js';
+import { TINY_ENCODER } from '../test-support/models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-structured-'));
 afterAll(() => {
@@ -36,10 +36,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('prunekit prune --structure', () => {
   it('gaprune, heads+neurons, 50%: a compacted folder with half the encoder parameters (never more removed)', async () => {
     const out = path.join(tmp, 'gap-structured');
-    const r = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'gaprune', '--structure', 'heads,neurons', '--sparsity', '0.5', '--domain', domain, '--general', general, '--batch-size', '2', '--json']);
+    const r = await cli(['prune', '--model', TINY_ENCODER, '--out', out, '--method', 'gaprune', '--structure', 'heads,neurons', '--sparsity', '0.5', '--domain', domain, '--general', general, '--batch-size', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
-    const dense = loadModel(BUNDLED_MODEL);
+    const dense = loadModel(TINY_ENCODER);
     const small = loadModel(out);
     const n = layerLinearParameters(dense);
     expect(res.encoderParameters).toEqual({ before: n, after: layerLinearParameters(small) });
@@ -56,7 +56,7 @@ describe('prunekit prune --structure', () => {
     expect(m.kind).toBe('compacted-model');
     expect(m.method).toBe('gaprune');
     expect(m.options).toMatchObject({ structure: 'heads,neurons', sparsity: 0.5, batchSize: 2 });
-    expect(m.source).toEqual({ model: path.resolve(BUNDLED_MODEL), fingerprint: modelFingerprint(dense), parameters: dense.numParameters() });
+    expect(m.source).toEqual({ model: path.resolve(TINY_ENCODER), fingerprint: modelFingerprint(dense), parameters: dense.numParameters() });
     expect(m.parameters).toEqual({ stored: small.numParameters(), effective: small.numParameters(), source: dense.numParameters() });
     expect(m.sparsity!.total).toBeCloseTo((n - layerLinearParameters(small)) / n, 12);
     expect(m.sparsity!.numel).toBe(n);
@@ -76,7 +76,7 @@ describe('prunekit prune --structure', () => {
   });
 
   it('bad structured flags exit non-zero with a clear message', async () => {
-    const base = ['prune', '--model', BUNDLED_MODEL, '--out', path.join(tmp, 'bad'), '--method', 'magnitude'];
+    const base = ['prune', '--model', TINY_ENCODER, '--out', path.join(tmp, 'bad'), '--method', 'magnitude'];
     const a = await cli([...base, '--structure', 'heads,layers']);
     expect(a.code).not.toBe(0);
     expect(a.stderr).toMatch(/--structure: unknown structure "layers"/);

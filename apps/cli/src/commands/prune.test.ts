@@ -7,7 +7,7 @@ import { loadGradStats, readTriplets, runPrune } from '@prunekit/scoring-fisher'
 import { run } from '../run.js';
 import { FINANCE_TRIPLETS, GENERAL_TRIPLETS, writeTriplets } from '../test-support/triplets.js';
 import { memoryIo } from '@prunekit/cli-support';
-import { BUNDLED_MODEL } from '../demo/run.js';
+import { TINY_ENCODER } from '../test-support/models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-prune-'));
 afterAll(() => {
@@ -25,7 +25,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('prunekit prune / score / retrain', () => {
   it('prunes with GAPrune to the exact sparsity and prints diagnostics; --json is machine-readable', async () => {
     const out = path.join(tmp, 'gap');
-    const r = await cli(['prune', '--model', BUNDLED_MODEL, '--out', out, '--method', 'gaprune', '--sparsity', '0.5', '--domain', domain, '--general', general, '--batch-size', '2', '--json']);
+    const r = await cli(['prune', '--model', TINY_ENCODER, '--out', out, '--method', 'gaprune', '--sparsity', '0.5', '--domain', domain, '--general', general, '--batch-size', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(res.sparsity).toBe(0.5);
@@ -33,7 +33,7 @@ describe('prunekit prune / score / retrain', () => {
     expect(diagnostics.layers).toHaveLength(2);
     // the registry path gives the very weights the package's runPrune (the bench's path) gives
     const direct = path.join(tmp, 'gap-direct');
-    await runPrune({ model: BUNDLED_MODEL, out: direct, method: 'gaprune', sparsity: 0.5, domain: await readTriplets(domain), general: await readTriplets(general), batchSize: 2, workDir: path.join(tmp, 'gap-direct.work') });
+    await runPrune({ model: TINY_ENCODER, out: direct, method: 'gaprune', sparsity: 0.5, domain: await readTriplets(domain), general: await readTriplets(general), batchSize: 2, workDir: path.join(tmp, 'gap-direct.work') });
     const viaCli = loadModel(out);
     const viaPackage = loadModel(direct);
     for (const [name, t] of viaPackage.params) expect(Array.from(viaCli.params.get(name)!.dataSync()), name).toEqual(Array.from(t.dataSync(), (x) => x + 0));
@@ -59,13 +59,13 @@ describe('prunekit prune / score / retrain', () => {
 
   it('stores gradient statistics with `score`', async () => {
     const out = path.join(tmp, 'stats.safetensors');
-    const r = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', out, '--batch-size', '2', '--json']);
+    const r = await cli(['score', '--model', TINY_ENCODER, '--data', domain, '--out', out, '--batch-size', '2', '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ matrices: 4, batches: 2 });
     expect(fs.existsSync(out)).toBe(true);
     // micro-batched (one sequence per backward pass): the same statistics
     const outMicro = path.join(tmp, 'stats-micro.safetensors');
-    const m = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', outMicro, '--batch-size', '2', '--micro-batch', '1', '--json']);
+    const m = await cli(['score', '--model', TINY_ENCODER, '--data', domain, '--out', outMicro, '--batch-size', '2', '--micro-batch', '1', '--json']);
     expect(m.code, m.stderr).toBe(0);
     const a = loadGradStats(out);
     const b = loadGradStats(outMicro);
@@ -74,14 +74,14 @@ describe('prunekit prune / score / retrain', () => {
       const scale = Math.max(...Array.from(f, Math.abs));
       expect(Math.max(...Array.from(f, (x, i) => Math.abs(x - g[i]!))) / scale, name).toBeLessThanOrEqual(1e-5);
     }
-    const bad = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', outMicro, '--micro-batch', '0']);
+    const bad = await cli(['score', '--model', TINY_ENCODER, '--data', domain, '--out', outMicro, '--micro-batch', '0']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('--micro-batch');
   });
 
   it('bad input: clear one-line errors naming the flag, non-zero exit, no output folder', async () => {
     const out = path.join(tmp, 'never');
-    const base = ['prune', '--model', BUNDLED_MODEL, '--out', out];
+    const base = ['prune', '--model', TINY_ENCODER, '--out', out];
     const cases: [string[], string][] = [
       [['--method', 'gaprune', '--domain', domain], 'prunekit: --method gaprune needs --general FILE (general triplets)'],
       [['--method', 'magnitude', '--sparsity', '1.2'], 'prunekit: --sparsity must be < 1 (got 1.2)'],

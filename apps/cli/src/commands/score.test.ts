@@ -9,7 +9,7 @@ import { loadGradStats } from '@prunekit/scoring-fisher';
 import { run } from '../run.js';
 import { writeTriplets } from '../test-support/triplets.js';
 import { memoryIo } from '@prunekit/cli-support';
-import { BUNDLED_MODEL } from '../demo/run.js';
+import { TINY_ENCODER } from '../test-support/models.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-cli-score-'));
 afterAll(() => { fs.rmSync(tmp, { recursive: true, force: true }); });
@@ -50,10 +50,10 @@ describe('prunekit score --shard / score merge', () => {
     const stats: Record<string, string> = {};
     for (const [label, data] of [['domain', domain], ['general', general]] as const) {
       const whole = path.join(tmp, `${label}.safetensors`);
-      expect((await cli(['score', '--model', BUNDLED_MODEL, '--data', data, '--out', whole, '--batch-size', '2'])).code).toBe(0);
+      expect((await cli(['score', '--model', TINY_ENCODER, '--data', data, '--out', whole, '--batch-size', '2'])).code).toBe(0);
       const shards = [1, 2].map((i) => path.join(tmp, `${label}-${i}.safetensors`));
       for (const [i, f] of shards.entries()) {
-        const r = await cli(['score', '--model', BUNDLED_MODEL, '--data', data, '--out', f, '--batch-size', '2', '--shard', `${i + 1}/2`, '--json']);
+        const r = await cli(['score', '--model', TINY_ENCODER, '--data', data, '--out', f, '--batch-size', '2', '--shard', `${i + 1}/2`, '--json']);
         expect(r.code, r.stderr).toBe(0);
         expect(JSON.parse(r.stdout)).toMatchObject({ shard: `${i + 1}/2` });
       }
@@ -72,8 +72,8 @@ describe('prunekit score --shard / score merge', () => {
     }
     const direct = path.join(tmp, 'pruned-direct');
     const fromStats = path.join(tmp, 'pruned-merged');
-    expect((await cli(['prune', '--model', BUNDLED_MODEL, '--out', direct, '--method', 'gaprune', '--sparsity', '0.5', '--domain', domain, '--general', general, '--batch-size', '2'])).code).toBe(0);
-    const r = await cli(['prune', '--model', BUNDLED_MODEL, '--out', fromStats, '--method', 'gaprune', '--sparsity', '0.5', '--domain-stats', stats.domain!, '--general-stats', stats.general!]);
+    expect((await cli(['prune', '--model', TINY_ENCODER, '--out', direct, '--method', 'gaprune', '--sparsity', '0.5', '--domain', domain, '--general', general, '--batch-size', '2'])).code).toBe(0);
+    const r = await cli(['prune', '--model', TINY_ENCODER, '--out', fromStats, '--method', 'gaprune', '--sparsity', '0.5', '--domain-stats', stats.domain!, '--general-stats', stats.general!]);
     expect(r.code, r.stderr).toBe(0);
     const x = MaskSet.load(path.join(direct, 'prunekit', 'masks.safetensors')).masks;
     const y = MaskSet.load(path.join(fromStats, 'prunekit', 'masks.safetensors')).masks;
@@ -83,18 +83,18 @@ describe('prunekit score --shard / score merge', () => {
 
   it('refuses a missing or overlapping shard and bad --shard values with one line', async () => {
     const f = path.join(tmp, 'one.safetensors');
-    expect((await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', f, '--batch-size', '2', '--shard', '1/3'])).code).toBe(0);
+    expect((await cli(['score', '--model', TINY_ENCODER, '--data', domain, '--out', f, '--batch-size', '2', '--shard', '1/3'])).code).toBe(0);
     const missing = await cli(['score', 'merge', f, '--out', path.join(tmp, 'x.safetensors')]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/shards 2\/3, 3\/3 are missing/);
     const twice = await cli(['score', 'merge', f, f, '--out', path.join(tmp, 'x.safetensors')]);
     expect(twice.stderr).toMatch(/overlaps/);
     for (const bad of ['0/2', '3/2', 'x', '']) {
-      const r = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', f, '--shard', bad]);
+      const r = await cli(['score', '--model', TINY_ENCODER, '--data', domain, '--out', f, '--shard', bad]);
       expect(r.code).not.toBe(0);
       expect(r.stderr).toMatch(/--shard expects i\/n/);
     }
-    const q = await cli(['score', '--model', BUNDLED_MODEL, '--data', domain, '--out', f, '--queue', 'redis://127.0.0.1:1']);
+    const q = await cli(['score', '--model', TINY_ENCODER, '--data', domain, '--out', f, '--queue', 'redis://127.0.0.1:1']);
     expect(q.stderr).toMatch(/--queue needs --shards N/);
   });
 });
