@@ -187,9 +187,10 @@ export function closeGatesToRemoval(model: EncoderModel, adapter: FineGatesAdapt
   const gates = adapter.gates;
   const trained = gates.theta();
   let evaluations = 0;
+  let threshold: number | null = null;
   const removedWith = (extra: number): number => {
     gates.assign(trained);
-    gates.closeLowest(extra);
+    threshold = gates.closeLowest(extra);
     evaluations++;
     try {
       const c = compactGated(model, adapter, options);
@@ -217,9 +218,8 @@ export function closeGatesToRemoval(model: EncoderModel, adapter: FineGatesAdapt
     if (removedWith(mid) >= fraction) hi = mid;
     else lo = mid;
   }
-  const sorted = [...trained.values()].flatMap((t) => [...t.rows, ...t.cols]).filter((v) => Math.tanh(v) + 0.5 > 0).sort((a, b) => a - b);
   const removed = removedWith(hi); // leaves the adapter with the chosen gates closed
-  return { target: fraction, removedByGates, removed, extraClosed: hi, threshold: sorted[hi - 1] ?? null, evaluations };
+  return { target: fraction, removedByGates, removed, extraClosed: hi, threshold, evaluations };
 }
 
 /** A Markdown table of a removal report. */

@@ -68,6 +68,9 @@ export interface GateStats {
 /** θ of a gate closed by a finalisation: tanh(−1) + 0.5 < 0, so its evaluation value is 0. */
 export const CLOSED_THETA = -1;
 
+/** A gate is open (kept) while its evaluation value tanh θ + 0.5 is above 0. */
+const isOpenTheta = (theta: number): boolean => Math.tanh(theta) + 0.5 > 0;
+
 const ROW = '.gate_rows';
 const COL = '.gate_cols';
 
@@ -225,27 +228,29 @@ export class GateSet {
    * Closes the `count` open gates (evaluation value > 0) with the lowest θ, rows and columns alike, by
    * setting their θ to CLOSED_THETA; ties broken by weight name, axis and index so the choice is
    * reproducible. This is a higher threshold on θ than the paper's (z > 0), applied to every gate at once.
+   * Returns the θ of the last gate closed (the threshold), or null when none was.
    */
-  closeLowest(count: number): void {
+  closeLowest(count: number): number | null {
     if (!Number.isInteger(count) || count < 0) throw new Error(`closeLowest: count must be a whole number ≥ 0 (got ${count})`);
-    if (count === 0) return;
+    if (count === 0) return null;
     const open: { theta: number; name: string; axis: 0 | 1; index: number }[] = [];
     const theta = this.theta();
     for (const s of this.specs) {
       const t = theta.get(s.name)!;
-      t.rows.forEach((v, i) => { if (Math.tanh(v) + 0.5 > 0) open.push({ theta: v, name: s.name, axis: 0, index: i }); });
-      t.cols.forEach((v, i) => { if (Math.tanh(v) + 0.5 > 0) open.push({ theta: v, name: s.name, axis: 1, index: i }); });
+      t.rows.forEach((v, i) => { if (isOpenTheta(v)) open.push({ theta: v, name: s.name, axis: 0, index: i }); });
+      t.cols.forEach((v, i) => { if (isOpenTheta(v)) open.push({ theta: v, name: s.name, axis: 1, index: i }); });
     }
     if (count > open.length) throw new Error(`closeLowest: ${count} gates asked for, ${open.length} open`);
     open.sort((a, b) => a.theta - b.theta || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.axis - b.axis || a.index - b.index);
     for (const g of open.slice(0, count)) (g.axis === 0 ? theta.get(g.name)!.rows : theta.get(g.name)!.cols)[g.index] = CLOSED_THETA;
     this.assign(theta);
+    return open[count - 1]!.theta;
   }
 
   /** Number of gates whose evaluation value is > 0 (not closed). */
   openCount(): number {
     let n = 0;
-    for (const t of this.theta().values()) for (const a of [t.rows, t.cols]) for (const v of a) if (Math.tanh(v) + 0.5 > 0) n++;
+    for (const t of this.theta().values()) for (const a of [t.rows, t.cols]) for (const v of a) if (isOpenTheta(v)) n++;
     return n;
   }
 
