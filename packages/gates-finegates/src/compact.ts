@@ -186,26 +186,25 @@ export function closeGatesToRemoval(model: EncoderModel, adapter: FineGatesAdapt
   if (!(fraction > 0 && fraction < 1)) throw new Error(`removal target must be in (0, 1) (got ${fraction})`);
   const gates = adapter.gates;
   const trained = gates.theta();
-  let evaluations = 0;
-  let threshold: number | null = null;
+  const measured = new Map<number, number>(); // extra gates closed -> fraction removed
   const removedWith = (extra: number): number => {
     gates.assign(trained);
-    threshold = gates.closeLowest(extra);
-    evaluations++;
+    gates.closeLowest(extra);
     try {
       const c = compactGated(model, adapter, options);
       c.model.dispose();
-      return c.report.linearRemovedFraction;
+      measured.set(extra, c.report.linearRemovedFraction);
     } catch (e) {
       // a plan that removes a whole layer's attention or FFN is past any target
-      if (e instanceof PlanError) return Number.POSITIVE_INFINITY;
-      throw e;
+      if (!(e instanceof PlanError)) throw e;
+      measured.set(extra, Number.POSITIVE_INFINITY);
     }
+    return measured.get(extra)!;
   };
   const removedByGates = removedWith(0);
   if (removedByGates >= fraction) {
     gates.assign(trained);
-    return { target: fraction, removedByGates, removed: removedByGates, extraClosed: 0, threshold: null, evaluations };
+    return { target: fraction, removedByGates, removed: removedByGates, extraClosed: 0, threshold: null, evaluations: measured.size };
   }
   let lo = 0;
   let hi = gates.openCount();
@@ -218,8 +217,10 @@ export function closeGatesToRemoval(model: EncoderModel, adapter: FineGatesAdapt
     if (removedWith(mid) >= fraction) hi = mid;
     else lo = mid;
   }
-  const removed = removedWith(hi); // leaves the adapter with the chosen gates closed
-  return { target: fraction, removedByGates, removed, extraClosed: hi, threshold, evaluations };
+  // leave the adapter with the chosen gates closed; their removal was measured by the search
+  gates.assign(trained);
+  const threshold = gates.closeLowest(hi);
+  return { target: fraction, removedByGates, removed: measured.get(hi)!, extraClosed: hi, threshold, evaluations: measured.size };
 }
 
 /** A Markdown table of a removal report. */

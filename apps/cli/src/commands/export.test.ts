@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { run } from '../run.js';
 import { memoryIo } from '@prunekit/cli-support';
 import { writeSyntheticTasks } from '../test-support/synthetic.js';
-
-const demoModel = path.resolve(import.meta.dirname, '..', '..', 'demo', 'tiny-encoder');
+import { TINY_ENCODER } from '../test-support/models.js';
 
 interface EvalJson {
   model: { name: string; fingerprint: string };
@@ -22,7 +21,7 @@ describe('prunekit export --format onnx', () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-export-'));
     const out = path.join(tmp, 'tiny-onnx');
     const io = memoryIo();
-    expect(await run(['export', demoModel, '--format', 'onnx', '--out', out], { io }), io.stderr).toBe(0);
+    expect(await run(['export', TINY_ENCODER, '--format', 'onnx', '--out', out], { io }), io.stderr).toBe(0);
     expect(io.stdout).toContain(`exported tiny-encoder to ${out}`);
     expect(io.stdout).toMatch(/heads per layer: 2 2; FFN per layer: 512 512/);
     for (const f of ['onnx/model.onnx', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'prunekit/manifest.json']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
@@ -35,7 +34,7 @@ describe('prunekit export --format onnx', () => {
       return JSON.parse(evalIo.stdout) as EvalJson;
     };
     const onnx = await scores(out);
-    const tfjs = await scores(demoModel);
+    const tfjs = await scores(TINY_ENCODER);
     expect(onnx.failures).toEqual([]);
     expect(onnx.model.fingerprint).not.toBe(tfjs.model.fingerprint);
     expect(onnx.results.map((r) => r.task_name)).toEqual(tfjs.results.map((r) => r.task_name));
@@ -53,7 +52,7 @@ describe('prunekit export --format onnx', () => {
       return { stderr: embedIo.stderr, rows };
     };
     const viaOrt = await embed(out, path.join(tmp, 'onnx.jsonl'));
-    const viaTfjs = await embed(demoModel, path.join(tmp, 'tfjs.jsonl'));
+    const viaTfjs = await embed(TINY_ENCODER, path.join(tmp, 'tfjs.jsonl'));
     expect(viaOrt.stderr).toContain('(onnxruntime)');
     expect(viaTfjs.stderr).toContain('(tfjs)');
     expect(viaOrt.rows.map((r) => r.length)).toEqual(viaTfjs.rows.map((r) => r.length));
@@ -69,13 +68,13 @@ describe('prunekit export --format onnx', () => {
   it('refuses bad flags and foreign output folders with a clear message', async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'prunekit-export-'));
     const io = memoryIo();
-    expect(await run(['export', demoModel, '--format', 'tflite', '--out', path.join(tmp, 'x')], { io })).not.toBe(0);
+    expect(await run(['export', TINY_ENCODER, '--format', 'tflite', '--out', path.join(tmp, 'x')], { io })).not.toBe(0);
     expect(io.stderr).toContain('--format must be one of onnx (got "tflite")');
     const foreign = path.join(tmp, 'foreign');
     fs.mkdirSync(foreign);
     fs.writeFileSync(path.join(foreign, 'keep.txt'), 'x');
     const io2 = memoryIo();
-    expect(await run(['export', demoModel, '--format', 'onnx', '--out', foreign], { io: io2 })).not.toBe(0);
+    expect(await run(['export', TINY_ENCODER, '--format', 'onnx', '--out', foreign], { io: io2 })).not.toBe(0);
     expect(io2.stderr).toMatch(/foreign: exists and is not an ONNX export written by prunekit/);
     expect(fs.readdirSync(foreign)).toEqual(['keep.txt']);
     const io3 = memoryIo();
